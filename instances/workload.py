@@ -1,0 +1,221 @@
+"""Stochastic workload of the paper, built from a trace set.
+
+A job with ``q`` qubits draws, independently and uniformly, one row each of
+pre, cost_time (one classical iteration), post, num_iterations and exec_time
+(one quantum iteration) among the traces' rows at ``q`` qubits. Classical
+seconds become operations at :data:`OPS_PER_TRACE_SECOND`. Every iteration of
+a job repeats its drawn classical work and quantum time.
+
+Quantum times (``quantum_target``):
+
+- ``"ibm-fastest"`` (default, as the paper): exec_time samples at ``q`` are
+  rescaled by one factor so that their mean equals the fastest IBM backend's
+  estimate at ``q``;
+- ``"ibm:<backend>"``: the same with one named backend's estimate;
+- ``"measured"``: the exec_time samples as measured (a CPU simulator).
+
+Gaps in the data (exec_time stops at 10 qubits; IBM has no estimate at 12,
+16, 20, 24) are errors unless ``fill_in="interpolate"`` is asked for:
+
+- a missing IBM target at ``q`` is linearly interpolated between the nearest
+  qubit counts below and above that have one (never extrapolated);
+- missing exec_time samples at ``q`` take the *shape* of the nearest measured
+  qubit count (the larger one on a tie), rescaled to the target mean, so only
+  the relative spread is borrowed. This needs an IBM target: with
+  ``"measured"`` there is no mean to rescale to, and it stays an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .model import InputError, Job, constant_chain_job
+from .traces import OPS_PER_TRACE_SECOND, TraceSet
+
+FILL_IN_CHOICES = ("none", "interpolate")
+
+
+@dataclass(frozen=True)
+class QubitProfile:
+    """Trace samples at one qubit count, in the simulator's units."""
+
+    qubits: int
+    pre_ops: np.ndarray
+    iteration_ops: np.ndarray
+    post_ops: np.ndarray
+    iterations: np.ndarray
+    quantum_s: np.ndarray
+    #: How the quantum times were obtained, for reports ("measured", "ibm_torino", ...).
+    quantum_source: str
+
+
+def quantum_target_mean_s(traces: TraceSet, qubits: int, target: str, fill_in: str) -> float | None:
+    """Target mean of one quantum iteration at ``qubits`` (seconds); None for ``"measured"``."""
+    if target == "measured":
+        return None
+    backend = _backend_of(traces, target)
+    exact = traces.fastest_ibm_estimate_s(qubits, backend)
+    if exact is not None:
+        return exact
+    have = sorted({q for q, b in traces.ibm_estimate_s if backend is None or b == backend})
+    if fill_in != "interpolate":
+        raise InputError(
+            f"{traces.source}: ibm_job_estimate.csv has no estimate at n_qubits={qubits} "
+            f"(available: {have}); pass fill_in='interpolate' (CLI: --fill-in interpolate) "
+            f"to interpolate between neighbouring qubit counts, or quantum_target='measured'")
+    below = [q for q in have if q < qubits]
+    above = [q for q in have if q > qubits]
+    if not below or not above:
+        raise InputError(
+            f"{traces.source}: no IBM estimate at n_qubits={qubits} and it lies outside "
+            f"{have}: interpolation does not extrapolate")
+    lo, hi = below[-1], above[0]
+    y_lo = traces.fastest_ibm_estimate_s(lo, backend)
+    y_hi = traces.fastest_ibm_estimate_s(hi, backend)
+    return y_lo + (y_hi - y_lo) * (qubits - lo) / (hi - lo)
+
+
+def _backend_of(traces: TraceSet, target: str) -> str | None:
+    if target == "ibm-fastest":
+        return None
+    if target.startswith("ibm:"):
+        backend = target[4:]
+        if backend not in traces.ibm_backends():
+            raise InputError(f"quantum_target: unknown IBM backend {backend!r} "
+                             f"(available: {traces.ibm_backends()})")
+        return backend
+    raise InputError(f"quantum_target must be 'ibm-fastest', 'ibm:<backend>' or 'measured', "
+                     f"got {target!r}")
+
+
+def qubit_profile(traces: TraceSet, qubits: int, quantum_target: str = "ibm-fastest",
+                  fill_in: str = "none") -> QubitProfile:
+    """Samples at ``qubits`` in simulator units, with quantum times rescaled as asked."""
+    if fill_in not in FILL_IN_CHOICES:
+        raise InputError(f"fill_in must be one of {FILL_IN_CHOICES}, got {fill_in!r}")
+    target = quantum_target_mean_s(traces, qubits, quantum_target, fill_in)
+    measured_at = qubits
+    if qubits not in traces.columns["exec_time"]:
+        have = traces.qubits_with("exec_time")
+        if fill_in != "interpolate" or target is None:
+            hint = ("pass fill_in='interpolate' (CLI: --fill-in interpolate) with an IBM "
+                    "quantum target to borrow the nearest measured shape"
+                    if fill_in != "interpolate" else
+                    "fill-in needs an IBM quantum target to rescale to")
+            raise InputError(f"{traces.source}: exec_time.csv has no quantum times at "
+                             f"n_qubits={qubits} (available: {have}); {hint}")
+        measured_at = min(have, key=lambda q: (abs(q - qubits), -q))
+    exec_s = traces.values("exec_time", measured_at)
+    quantum = exec_s if target is None else exec_s * (target / float(np.mean(exec_s)))
+    source = "measured" if target is None else quantum_target
+    if measured_at != qubits:
+        source += f" (shape of {measured_at} qubits)"
+    return QubitProfile(
+        qubits=qubits,
+        pre_ops=traces.values("pre", qubits) * OPS_PER_TRACE_SECOND,
+        iteration_ops=traces.values("cost_time", qubits) * OPS_PER_TRACE_SECOND,
+        post_ops=traces.values("post", qubits) * OPS_PER_TRACE_SECOND,
+        iterations=traces.values("num_iterations", qubits).astype(np.int64),
+        quantum_s=quantum,
+        quantum_source=source,
+    )
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """The paper's stochastic workload: Poisson arrivals, uniform qubits and priorities."""
+
+    interarrival_s: float
+    qubits: tuple[int, ...] = (4, 6, 8, 10)
+    priorities: tuple[int, ...] = (1,)
+    quantum_target: str = "ibm-fastest"
+    fill_in: str = "none"
+    #: Scale every job's iteration count by this factor (rounded, at least 1);
+    #: 1.0 is the paper's workload. Used to build small instances.
+    iteration_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.interarrival_s, (int, float)) and math.isfinite(self.interarrival_s)
+                and self.interarrival_s > 0):
+            raise InputError(f"workload: interarrival_s must be a positive number, "
+                             f"got {self.interarrival_s!r}")
+        for name in ("qubits", "priorities"):
+            values = getattr(self, name)
+            if not values:
+                raise InputError(f"workload: {name} must not be empty")
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                    raise InputError(f"workload: {name} must be positive integers, got {v!r}")
+        if not (self.iteration_scale > 0 and math.isfinite(self.iteration_scale)):
+            raise InputError(f"workload: iteration_scale must be > 0, got {self.iteration_scale!r}")
+
+
+class JobSampler:
+    """Draws jobs of a :class:`WorkloadSpec` from a trace set.
+
+    Draw order per job (fixed, so a seed reproduces the same jobs): qubit
+    count, priority, then the row indices of pre, cost_time, post,
+    num_iterations and exec_time, all from the one generator passed in.
+    """
+
+    def __init__(self, traces: TraceSet, spec: WorkloadSpec) -> None:
+        self.spec = spec
+        self.profiles = {q: qubit_profile(traces, q, spec.quantum_target, spec.fill_in)
+                         for q in spec.qubits}
+        self._qubits = np.asarray(spec.qubits)
+        self._priorities = np.asarray(spec.priorities)
+
+    def sample(self, rng: np.random.Generator, job_id: int, arrival_s: float) -> Job:
+        q = int(self._qubits[rng.integers(len(self._qubits))])
+        w = int(self._priorities[rng.integers(len(self._priorities))])
+        return self.sample_attributes(rng, job_id, arrival_s, q, w)
+
+    def sample_attributes(self, rng: np.random.Generator, job_id: int, arrival_s: float,
+                          qubits: int, priority: int) -> Job:
+        """A job of given qubits and priority whose chain is drawn from the traces."""
+        p = self.profiles.get(qubits)
+        if p is None:
+            raise InputError(f"job {job_id}: qubits={qubits} is not in the workload's "
+                             f"qubit set {sorted(self.profiles)}")
+        sizes = (len(p.pre_ops), len(p.iteration_ops), len(p.post_ops),
+                 len(p.iterations), len(p.quantum_s))
+        i_pre, i_it, i_post, i_n, i_q = rng.integers(0, sizes)
+        n = int(p.iterations[i_n])
+        if self.spec.iteration_scale != 1.0:
+            n = max(1, round(n * self.spec.iteration_scale))
+        return constant_chain_job(
+            job_id, float(arrival_s), qubits, priority,
+            pre_ops=float(p.pre_ops[i_pre]), iteration_ops=float(p.iteration_ops[i_it]),
+            quantum_s=float(p.quantum_s[i_q]), post_ops=float(p.post_ops[i_post]),
+            iterations=n)
+
+
+def poisson_jobs(sampler: JobSampler, rng: np.random.Generator, until_s: float,
+                 first_job_id: int = 0) -> Iterator[Job]:
+    """Jobs arriving as a Poisson process of mean gap ``interarrival_s``, before ``until_s``.
+
+    Lazy: a simulator pulls the next job only when its arrival is due, so
+    memory holds the active jobs, not the whole run.
+    """
+    t = 0.0
+    job_id = first_job_id
+    mean_gap = sampler.spec.interarrival_s
+    while True:
+        t += rng.exponential(mean_gap)
+        if t >= until_s:
+            return
+        yield sampler.sample(rng, job_id, t)
+        job_id += 1
+
+
+def sample_jobs(sampler: JobSampler, rng: np.random.Generator, count: int,
+                arrivals_s: Sequence[float] | None = None) -> list[Job]:
+    """``count`` jobs, at the given arrival times or at Poisson arrivals from 0."""
+    if arrivals_s is None:
+        gaps = [rng.exponential(sampler.spec.interarrival_s) for _ in range(count)]
+        arrivals_s = list(np.cumsum(gaps))
+    return [sampler.sample(rng, i, float(t)) for i, t in enumerate(arrivals_s[:count])]
