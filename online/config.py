@@ -1,0 +1,79 @@
+"""What one simulation run needs: platform, policy, classical mode, workload, horizon."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hqsched.instances.model import InputError, Instance, Platform
+from hqsched.instances.schedule import Schedule
+from hqsched.instances.workload import WorkloadSpec
+
+CLASSICAL_MODES = ("serverless", "dedicated")
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One scenario. Exactly one of ``workload`` (stochastic) or ``instance`` (replay).
+
+    Times in seconds. Metrics cover ``[warmup_s, duration_s)``. With an
+    instance the run lasts until every accepted job completes unless
+    ``duration_s`` is given (``math.inf`` = run to completion).
+    """
+
+    platform: Platform
+    policy: str = "fifo"
+    classical_mode: str = "serverless"
+    duration_s: float = 7 * 86400.0
+    warmup_s: float = 0.0
+    workload: WorkloadSpec | None = None
+    instance: Instance | None = None
+    traces_dir: str | None = None
+    record_schedule: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.workload is None) == (self.instance is None):
+            raise InputError("simulation: give exactly one of a workload or an instance")
+        if self.classical_mode not in CLASSICAL_MODES:
+            raise InputError(f"simulation: classical_mode must be one of {CLASSICAL_MODES}, "
+                             f"got {self.classical_mode!r}")
+        if not (self.duration_s > 0):
+            raise InputError(f"simulation: duration must be > 0 s, got {self.duration_s!r}")
+        if self.workload is not None and not math.isfinite(self.duration_s):
+            raise InputError("simulation: a stochastic workload needs a finite duration")
+        if not (0 <= self.warmup_s < self.duration_s):
+            raise InputError(f"simulation: warm-up ({self.warmup_s!r} s) must be >= 0 and shorter "
+                             f"than the run ({self.duration_s!r} s)")
+
+
+@dataclass
+class ReplicationResult:
+    """Outcome of one replication.
+
+    ``summary``: flat scalar metrics (see :data:`SUMMARY_FIELDS`).
+    ``jobs``: per-job columns (see :data:`JOB_FIELDS`), one entry per arrival
+    in the measurement window (dropped jobs included, status says which).
+    """
+
+    seed: int
+    summary: dict[str, float]
+    jobs: dict[str, np.ndarray]
+    schedule: Schedule | None = field(default=None, repr=False)
+
+
+#: Scalar metrics of one replication, in order.
+SUMMARY_FIELDS = (
+    "arrived", "accepted", "dropped", "drop_probability",
+    "completed", "censored",
+    "job_time_mean_s", "job_time_p25_s", "job_time_p50_s", "job_time_p75_s",
+    "job_time_p95_s", "job_time_p99_s",
+    "avg_classical_active", "avg_quantum_in_service", "avg_quantum_pending",
+    "qc_utilization", "events", "sim_end_s",
+)
+
+#: Per-job record columns. status: "completed", "censored" (still running at
+#: the end) or "dropped". completion_s and job_time_s are NaN unless completed.
+JOB_FIELDS = ("job_id", "arrival_s", "completion_s", "job_time_s", "qubits", "priority",
+              "iterations", "quantum_wait_s", "status")
