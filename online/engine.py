@@ -61,13 +61,15 @@ _QUANTUM_DONE, _CLASSICAL_DONE, _JOB_ARRIVES = 0, 1, 2
 class _ActiveJob:
     """Run-time state of an accepted job: its chain position and its timings."""
 
-    __slots__ = ("job", "priority", "k", "last", "wait_s", "queued_at", "task_start", "server")
+    __slots__ = ("job", "priority", "k", "last", "pre", "its", "qs", "post",
+                 "wait_s", "queued_at", "task_start", "server")
 
     def __init__(self, job: Job) -> None:
         self.job = job
         self.priority = job.priority  # the only attribute a policy may read
-        self.k = 0  # index of the current task in the chain
+        self.k = -1  # index of the current task in the chain; -1 = not started
         self.last = 2 * job.iterations + 1  # index of post
+        self.pre, self.its, self.qs, self.post = job.pre_ops, job.iteration_ops, job.quantum_s, job.post_ops
         self.wait_s = 0.0  # time spent pending for a QC
         self.queued_at = 0.0
         self.task_start = 0.0
@@ -99,132 +101,57 @@ def simulate(config: SimulationConfig, seed: int = 0) -> ReplicationResult:
 
 
 class _Run:
-    """One replication's state; :meth:`run` is the event loop."""
+    """One replication: :meth:`run` is the event loop, :meth:`_result` the metrics.
+
+    The loop keeps its state in local variables and inlines the task starts:
+    it runs once per event, millions of times per replication.
+    """
 
     def __init__(self, config: SimulationConfig, policy) -> None:
-        p = config.platform
         self.config = config
         self.policy = policy
-        self.dedicated = config.classical_mode == "dedicated"
-        self.C = p.classical_workers
-        self.S = float(p.worker_capacity_ops_per_s)
-        self.max_classical = math.inf if p.max_classical is None else p.max_classical
-        self.max_quantum = math.inf if p.max_quantum is None else p.max_quantum
+        self.Q = config.platform.quantum_computers
         self.warmup = float(config.warmup_s)
-        self.end = float(config.duration_s)
-        self.heap: list = []
-        self.seq = 0
-        # Processor sharing: virtual clock V at time t_v, rate per task, tag heap.
-        self.V = 0.0
-        self.t_v = 0.0
-        self.rate = self.S
-        self.ps_heap: list = []
-        # Dedicated classical servers and their FIFO queue.
-        self.free_servers = list(range(self.C))
-        self.classical_queue: deque = deque()
-        # Quantum computers.
-        self.free_qcs = list(range(p.quantum_computers))
-        self.Q = p.quantum_computers
-        # Counts whose time averages are reported.
-        self.n_classical = 0
-        self.n_quantum_service = 0
-        self.n_pending = 0
-        self.record = config.record_schedule
+        self.records: list[tuple] = []  # per-job rows, JOB_FIELDS order
         self.scheduled: list[ScheduledTask] = []
-        self.records: list[tuple] = []
         self.active: dict[int, _ActiveJob] = {}
 
-    # ---- event scheduling -------------------------------------------------
-    def _push(self, t: float, rank: int, kind: int, payload) -> None:
-        self.seq += 1
-        heapq.heappush(self.heap, (t, rank, self.seq, kind, payload))
-
-    # ---- processor sharing ------------------------------------------------
-    def _ps_set_active(self, t: float, delta: int) -> None:
-        """Bring V up to ``t`` at the old rate, then change the number of active tasks."""
-        self.V += self.rate * (t - self.t_v)
-        self.t_v = t
-        self.n_classical += delta
-        a = self.n_classical
-        self.rate = self.S if a <= self.C else self.S * self.C / a
-
-    # ---- task starts --------------------------------------------------------
-    def _start_task(self, job: _ActiveJob, t: float) -> None:
-        """Start (or queue) task ``job.k`` of ``job`` at time ``t``."""
-        k = job.k
-        j = job.job
-        if k == 0 or k == job.last or k % 2 == 1:
-            ops = j.pre_ops if k == 0 else (j.post_ops if k == job.last else j.iteration_ops[(k - 1) >> 1])
-            job.task_start = t
-            if self.dedicated:
-                self.n_classical += 1
-                if self.free_servers:
-                    self._start_dedicated(job, heapq.heappop(self.free_servers), ops, t)
-                else:
-                    job.queued_at = t
-                    self.classical_queue.append((job, ops))
-            else:
-                self._ps_set_active(t, +1)
-                self.seq += 1
-                heapq.heappush(self.ps_heap, (self.V + ops, self.seq, job))
-        else:
-            if self.free_qcs:
-                self._start_quantum(job, heapq.heappop(self.free_qcs), t)
-            else:
-                job.queued_at = t
-                self.policy.push(job)
-                self.n_pending += 1
-
-    def _start_dedicated(self, job: _ActiveJob, server: int, ops: float, t: float) -> None:
-        job.task_start = t
-        job.server = server
-        self._push(t + ops / self.S, _COMPLETION, _CLASSICAL_DONE, job)
-
-    def _start_quantum(self, job: _ActiveJob, qc: int, t: float) -> None:
-        job.task_start = t
-        job.server = qc
-        self.n_quantum_service += 1
-        self._push(t + job.job.quantum_s[(job.k - 2) >> 1], _COMPLETION, _QUANTUM_DONE, job)
-
-    # ---- task ends --------------------------------------------------------
-    def _finish_task(self, job: _ActiveJob, kind: TaskKind, server: int, t: float) -> None:
-        """Record the task that just ended and move its job to the next task."""
-        if self.record:
-            self.scheduled.append(ScheduledTask(job.job.job_id, job.k, kind, server, job.task_start, t))
-        if job.k == job.last:
-            self._job_done(job, t)
-        else:
-            job.k += 1
-            self._start_task(job, t)
-
-    def _job_done(self, job: _ActiveJob, t: float) -> None:
-        del self.active[job.job.job_id]
-        if t >= self.warmup:
-            j = job.job
-            self.records.append((j.job_id, j.arrival_s, t, t - j.arrival_s, j.qubits, j.priority,
-                                 j.iterations, job.wait_s, "completed"))
-
-    # ---- main loop ----------------------------------------------------------
     def run(self, jobs: Iterator[Job], seed: int) -> ReplicationResult:
-        heap, ps_heap = self.heap, self.ps_heap
-        policy = self.policy
-        heappop = heapq.heappop
-        warmup, end = self.warmup, self.end
-        active = self.active
+        p = self.config.platform
+        dedicated = self.config.classical_mode == "dedicated"
+        C, S = p.classical_workers, float(p.worker_capacity_ops_per_s)
+        max_classical = math.inf if p.max_classical is None else p.max_classical
+        max_quantum = math.inf if p.max_quantum is None else p.max_quantum
+        warmup, end = self.warmup, float(self.config.duration_s)
+        record = self.config.record_schedule
+        push, pop, n_waiting = self.policy.push, self.policy.pop, self.policy.__len__
+        heap: list = []  # (time, rank, seq, kind, payload)
+        heappush, heappop = heapq.heappush, heapq.heappop
+        seq = 0
+        # Processor sharing: virtual clock V as of time t_v, per-task rate, tag heap.
+        V = t_v = 0.0
+        rate = S
+        ps_heap: list = []  # (tag, seq, job)
+        free_servers = list(range(C))  # dedicated mode
+        classical_queue: deque = deque()
+        free_qcs = list(range(self.Q))
+        n_classical = n_quantum_service = n_pending = 0
+        active, records, scheduled = self.active, self.records, self.scheduled
         arrived = dropped = events = 0
         area_c = area_qs = area_qp = 0.0
-        last = warmup  # metrics integrate from here
+        last = warmup  # the metrics integrate from here
 
         first = next(jobs, None)
         if first is not None:
-            self._push(first.arrival_s, _ARRIVAL, _JOB_ARRIVES, first)
+            seq += 1
+            heappush(heap, (first.arrival_s, _ARRIVAL, seq, _JOB_ARRIVES, first))
         t = 0.0
         while True:
             t_heap = heap[0][0] if heap else math.inf
             if ps_heap:
-                t_ps = self.t_v + (ps_heap[0][0] - self.V) / self.rate
-                if t_ps < self.t_v:  # rounding: never step back in time
-                    t_ps = self.t_v
+                t_ps = t_v + (ps_heap[0][0] - V) / rate
+                if t_ps < t_v:  # rounding: never step back in time
+                    t_ps = t_v
             else:
                 t_ps = math.inf
             t = t_ps if t_ps <= t_heap else t_heap
@@ -233,67 +160,115 @@ class _Run:
             events += 1
             if t > last:
                 dt = t - last
-                area_c += self.n_classical * dt
-                area_qs += self.n_quantum_service * dt
-                area_qp += self.n_pending * dt
+                area_c += n_classical * dt
+                area_qs += n_quantum_service * dt
+                area_qp += n_pending * dt
                 last = t
 
+            # 1. Apply the event; ``job`` is the job whose task ended (or that arrived).
             if t_ps <= t_heap:  # processor-sharing completion
                 tag, _, job = heappop(ps_heap)
-                self.V, self.t_v = tag, t
-                self._ps_set_active(t, -1)
-                self._finish_task(job, TaskKind.CLASSICAL, SHARED_POOL, t)
-                continue
+                V, t_v = tag, t
+                n_classical -= 1
+                rate = S if n_classical <= C else S * C / n_classical
+                done_kind, server = TaskKind.CLASSICAL, SHARED_POOL
+            else:
+                _, _, _, kind, job = heappop(heap)
+                if kind == _QUANTUM_DONE:
+                    server = job.server
+                    done_kind = TaskKind.QUANTUM
+                    n_quantum_service -= 1
+                    if n_waiting():  # the freed QC takes the policy's pick
+                        nxt = pop()
+                        n_pending -= 1
+                        nxt.wait_s += t - nxt.queued_at
+                        nxt.task_start, nxt.server = t, server
+                        n_quantum_service += 1
+                        seq += 1
+                        heappush(heap, (t + nxt.qs[(nxt.k - 2) >> 1], _COMPLETION, seq, _QUANTUM_DONE, nxt))
+                    else:
+                        heappush(free_qcs, server)
+                elif kind == _CLASSICAL_DONE:
+                    server = job.server
+                    done_kind = TaskKind.CLASSICAL
+                    n_classical -= 1
+                    if classical_queue:
+                        nxt, ops = classical_queue.popleft()
+                        nxt.task_start, nxt.server = t, server
+                        seq += 1
+                        heappush(heap, (t + ops / S, _COMPLETION, seq, _CLASSICAL_DONE, nxt))
+                    else:
+                        heappush(free_servers, server)
+                else:  # arrival: admit or drop, then schedule the next arrival
+                    j = job
+                    nxt_job = next(jobs, None)
+                    if nxt_job is not None:
+                        if nxt_job.arrival_s < t:
+                            raise InputError(f"job {nxt_job.job_id}: arrivals must be in time order")
+                        seq += 1
+                        heappush(heap, (nxt_job.arrival_s, _ARRIVAL, seq, _JOB_ARRIVES, nxt_job))
+                    in_window = t >= warmup
+                    arrived += in_window
+                    if n_classical >= max_classical or n_pending >= max_quantum:
+                        if in_window:
+                            dropped += 1
+                            records.append((j.job_id, j.arrival_s, math.nan, math.nan, j.qubits,
+                                            j.priority, j.iterations, 0.0, "dropped"))
+                        continue
+                    job = active[j.job_id] = _ActiveJob(j)
+                    done_kind = None
 
-            _, _, _, kind, payload = heappop(heap)
-            if kind == _QUANTUM_DONE:
-                job = payload
-                qc = job.server
-                self.n_quantum_service -= 1
-                if len(policy):
-                    nxt = policy.pop()
-                    self.n_pending -= 1
-                    nxt.wait_s += t - nxt.queued_at
-                    self._start_quantum(nxt, qc, t)
+            # 2. The job moves on to its next task, or completes.
+            k = job.k
+            if done_kind is not None and record:
+                scheduled.append(ScheduledTask(job.job.job_id, k, done_kind, server, job.task_start, t))
+            if k == job.last:
+                self._job_done(job, t)
+                continue
+            k += 1
+            job.k = k
+            if k & 1 or k == 0:  # classical: pre (0), iteration (odd), post (last, odd)
+                ops = job.pre if k == 0 else (job.post if k == job.last else job.its[(k - 1) >> 1])
+                job.task_start = t
+                n_classical += 1
+                if not dedicated:
+                    V += rate * (t - t_v)
+                    t_v = t
+                    rate = S if n_classical <= C else S * C / n_classical
+                    job.server = SHARED_POOL
+                    seq += 1
+                    heappush(ps_heap, (V + ops, seq, job))
+                elif free_servers:
+                    job.server = heappop(free_servers)
+                    seq += 1
+                    heappush(heap, (t + ops / S, _COMPLETION, seq, _CLASSICAL_DONE, job))
                 else:
-                    heapq.heappush(self.free_qcs, qc)
-                self._finish_task(job, TaskKind.QUANTUM, qc, t)
-            elif kind == _CLASSICAL_DONE:
-                job = payload
-                server = job.server
-                self.n_classical -= 1
-                if self.classical_queue:
-                    nxt, ops = self.classical_queue.popleft()
-                    self._start_dedicated(nxt, server, ops, t)
-                else:
-                    heapq.heappush(self.free_servers, server)
-                self._finish_task(job, TaskKind.CLASSICAL, server, t)
-            else:  # arrival
-                j = payload
-                nxt_job = next(jobs, None)
-                if nxt_job is not None:
-                    if nxt_job.arrival_s < t:
-                        raise InputError(f"job {nxt_job.job_id}: arrivals must be in time order")
-                    self._push(nxt_job.arrival_s, _ARRIVAL, _JOB_ARRIVES, nxt_job)
-                in_window = t >= warmup
-                arrived += in_window
-                if self.n_classical < self.max_classical and self.n_pending < self.max_quantum:
-                    job = _ActiveJob(j)
-                    active[j.job_id] = job
-                    self._start_task(job, t)
-                else:
-                    dropped += in_window
-                    if in_window:
-                        self.records.append((j.job_id, j.arrival_s, math.nan, math.nan, j.qubits,
-                                             j.priority, j.iterations, 0.0, "dropped"))
+                    classical_queue.append((job, ops))
+            elif free_qcs:  # quantum, and a QC is idle
+                job.task_start, job.server = t, heappop(free_qcs)
+                n_quantum_service += 1
+                seq += 1
+                heappush(heap, (t + job.qs[(k - 2) >> 1], _COMPLETION, seq, _QUANTUM_DONE, job))
+            else:  # quantum, all QCs busy: the policy holds it
+                job.queued_at = t
+                push(job)
+                n_pending += 1
+
         if not math.isfinite(end):  # an instance run to completion ends at its last event
             end = last
         elif last < end:  # close the integrals at the end of the window
             dt = end - last
-            area_c += self.n_classical * dt
-            area_qs += self.n_quantum_service * dt
-            area_qp += self.n_pending * dt
+            area_c += n_classical * dt
+            area_qs += n_quantum_service * dt
+            area_qp += n_pending * dt
         return self._result(seed, end, arrived, dropped, events, (area_c, area_qs, area_qp))
+
+    def _job_done(self, job: _ActiveJob, t: float) -> None:
+        del self.active[job.job.job_id]
+        if t >= self.warmup:
+            j = job.job
+            self.records.append((j.job_id, j.arrival_s, t, t - j.arrival_s, j.qubits, j.priority,
+                                 j.iterations, job.wait_s, "completed"))
 
     def _result(self, seed: int, end: float, arrived: int, dropped: int, events: int,
                 areas: tuple[float, float, float]) -> ReplicationResult:
@@ -330,5 +305,5 @@ class _Run:
             "events": float(events),
             "sim_end_s": float(end),
         }
-        schedule = Schedule(tuple(self.scheduled)) if self.record else None
+        schedule = Schedule(tuple(self.scheduled)) if self.config.record_schedule else None
         return ReplicationResult(seed, summary, jobs, schedule)

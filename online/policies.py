@@ -133,7 +133,7 @@ class Weighted(QuantumPolicy):
     def __init__(self, uniforms: Uniforms) -> None:
         super().__init__(uniforms)
         self._buckets: dict[int, list] = {}
-        self._order: list[int] = []  # priorities with a bucket, ascending
+        self._pairs: list[tuple[int, list]] = []  # (priority, bucket), ascending priority
         self._total = 0  # W, an exact integer
         self._count = 0
 
@@ -142,23 +142,25 @@ class Weighted(QuantumPolicy):
         bucket = self._buckets.get(w)
         if bucket is None:
             bucket = self._buckets[w] = []
-            self._order = sorted(self._buckets)
+            self._pairs = sorted(self._buckets.items())
         bucket.append(item)
         self._total += w
         self._count += 1
 
     def pop(self) -> Any:
-        u = self.uniforms.next() * self._total
+        total = self._total
+        u = self.uniforms.next() * total
         start = 0.0
-        for w in self._order:
-            bucket = self._buckets[w]
+        for w, bucket in self._pairs:
             span = w * len(bucket)
-            if span and (u < start + span or start + span >= self._total):
-                i = min(int((u - start) / w), len(bucket) - 1)
+            # The second test catches u rounding onto the total: the last
+            # non-empty bucket always ends exactly at W (integer sums).
+            if span and (u < start + span or start + span >= total):
+                i = int((u - start) / w)
                 last = bucket.pop()
                 if i < len(bucket):
                     bucket[i], last = last, bucket[i]
-                self._total -= w
+                self._total = total - w
                 self._count -= 1
                 return last
             start += span
