@@ -124,7 +124,7 @@ class _Run:
         max_quantum = math.inf if p.max_quantum is None else p.max_quantum
         warmup, end = self.warmup, float(self.config.duration_s)
         record = self.config.record_schedule
-        push, pop, n_waiting = self.policy.push, self.policy.pop, self.policy.__len__
+        push, pop = self.policy.push, self.policy.pop
         heap: list = []  # (time, rank, seq, kind, payload)
         heappush, heappop = heapq.heappush, heapq.heappop
         seq = 0
@@ -178,7 +178,7 @@ class _Run:
                     server = job.server
                     done_kind = TaskKind.QUANTUM
                     n_quantum_service -= 1
-                    if n_waiting():  # the freed QC takes the policy's pick
+                    if n_pending:  # the freed QC takes the policy's pick
                         nxt = pop()
                         n_pending -= 1
                         nxt.wait_s += t - nxt.queued_at
