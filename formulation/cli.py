@@ -1,0 +1,180 @@
+"""CLI of the offline part: ``hqsched instance generate`` and ``hqsched solve``.
+
+The top-level CLI (hqsched/cli.py) calls :func:`register` with its
+subparsers; each subcommand sets ``func(args) -> int`` (the exit code).
+``python -m hqsched.formulation.cli ...`` runs these subcommands alone.
+
+:data:`WARM_START_PROVIDER` (default None) is the hook through which the top
+level can plug in the online simulator as a warm start without this package
+importing ``hqsched.online``: ``provider(instance, platform) -> Schedule | None``.
+
+Bad input (missing file, bad number, unknown option value) prints one line
+naming the file/option and the value and exits with code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Callable
+
+from hqsched.instances.io import read_instance, write_instance
+from hqsched.instances.model import InputError
+
+#: provider(instance, platform) -> Schedule | None, set by the top-level CLI.
+WARM_START_PROVIDER: Callable | None = None
+
+
+def _positive_int(option: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a positive integer, got {text!r}")
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{option} must be a positive integer, got {text!r}")
+        return value
+    return parse
+
+
+def _nonneg_int(option: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{option} must be an integer >= 0, got {text!r}")
+        return value
+    return parse
+
+
+def _positive_float(option: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{option} must be a positive number, got {text!r}")
+        return value
+    return parse
+
+
+def _int_list(option: str):
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            values = ()
+        if not values or any(v <= 0 for v in values):
+            raise argparse.ArgumentTypeError(
+                f"{option} must be a comma-separated list of positive integers, got {text!r}")
+        return values
+    return parse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``instance generate`` and ``solve`` to a top-level argparse subparsers object."""
+    inst = subparsers.add_parser("instance", help="build offline instances")
+    inst_sub = inst.add_subparsers(dest="instance_command", required=True)
+    gen = inst_sub.add_parser("generate", help="draw a small instance from the bundled traces")
+    gen.add_argument("--jobs", type=_positive_int("--jobs"), required=True)
+    gen.add_argument("--iterations", type=_nonneg_int("--iterations"), required=True,
+                     help="iterations of every job (trace counts are far too large to solve)")
+    gen.add_argument("--qubits", type=_int_list("--qubits"), default=(4, 6, 8, 10))
+    gen.add_argument("--priorities", type=_int_list("--priorities"), default=(1,))
+    gen.add_argument("--seed", type=_nonneg_int("--seed"), default=0)
+    gen.add_argument("--interarrival", type=_positive_float("--interarrival"), required=True,
+                     help="mean gap between Poisson arrivals (s)")
+    gen.add_argument("--grid", type=_positive_float("--grid"), default=None,
+                     help="round every duration UP to a multiple of this (s); changes the problem")
+    gen.add_argument("--worker-capacity", type=_positive_float("--worker-capacity"), default=1e9,
+                     help="S (ops/s), used only with --grid")
+    gen.add_argument("-o", "--output", required=True, help="instance JSON to write")
+    gen.set_defaults(func=_generate)
+
+    solve = subparsers.add_parser("solve", help="offline optimum (HiGHS via Pyomo)")
+    solve.add_argument("instance", help="instance JSON")
+    solve.add_argument("--classical-workers", type=_positive_int("--classical-workers"), default=1)
+    solve.add_argument("--quantum-computers", type=_positive_int("--quantum-computers"), default=1)
+    solve.add_argument("--worker-capacity", type=_positive_float("--worker-capacity"), default=1e9,
+                       help="S (ops/s)")
+    solve.add_argument("--time-limit", type=_positive_float("--time-limit"), default=60.0,
+                       help="seconds")
+    solve.add_argument("--weighted", action="store_true", help="weight delays by priority")
+    solve.add_argument("--relax-classical", action="store_true",
+                       help="C = infinity: lower bound for serverless runs")
+    solve.add_argument("--lp-bound", action="store_true", help="also print the LP-relaxation bound")
+    solve.add_argument("--min-capacity", choices=("classical", "quantum"), default=None,
+                       help="minimize this capacity subject to every delay <= --delta-max")
+    solve.add_argument("--delta-max", type=_positive_float("--delta-max"), default=None,
+                       help="delay bound (s) for --min-capacity")
+    solve.add_argument("--gantt", default=None, help="write a Gantt chart PNG")
+    solve.add_argument("--out", default=None, help="write the schedule CSV")
+    solve.set_defaults(func=_solve)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .generate import small_instance
+    try:
+        inst = small_instance(args.jobs, args.iterations, args.qubits, args.seed, args.interarrival,
+                              args.priorities, args.grid,
+                              worker_capacity_ops_per_s=args.worker_capacity)
+        write_instance(inst, args.output)
+    except (InputError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}: {len(inst)} jobs, {sum(j.task_count for j in inst.jobs)} tasks")
+    return 0
+
+
+def _solve(args: argparse.Namespace) -> int:
+    from .gantt import write_gantt
+    from .solve import lp_bound, solve_delays, solve_min_capacity
+    try:
+        inst = read_instance(args.instance)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    classical = None if args.relax_classical else args.classical_workers
+    if args.min_capacity is not None:
+        if args.delta_max is None:
+            print("error: --min-capacity needs --delta-max (seconds)", file=sys.stderr)
+            return 2
+        result = solve_min_capacity(inst, args.min_capacity, args.delta_max, classical,
+                                    args.quantum_computers, args.worker_capacity, args.time_limit)
+    else:
+        result = solve_delays(inst, classical, args.quantum_computers, args.worker_capacity,
+                              weighted=args.weighted, time_limit_s=args.time_limit,
+                              warm_start_provider=WARM_START_PROVIDER)
+    print(result.summary())
+    if args.lp_bound and args.min_capacity is None:
+        lp = lp_bound(inst, classical, args.quantum_computers, args.worker_capacity, args.weighted,
+                      args.time_limit)
+        print(f"lp_bound: {lp.summary()}")
+    if result.schedule is not None:
+        try:
+            if args.out:
+                result.schedule.write_csv(args.out)
+                print(f"wrote {args.out}")
+            if args.gantt:
+                write_gantt(result.schedule, args.gantt, inst,
+                            title=f"{inst.name}: {result.status}, objective {result.objective:.6g}")
+                print(f"wrote {args.gantt}")
+        except OSError as exc:
+            print(f"error: cannot write output: {exc}", file=sys.stderr)
+            return 2
+    return {"optimal": 0, "feasible": 0}.get(result.status, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hqsched")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Solving the offline problem with HiGHS through Pyomo (appsi interface).
+
+Entry points (all return :class:`~hqsched.formulation.problem.SolveResult`):
+
+- :func:`solve_delays` -- minimize sum_i w_i delta_i (w_i = 1 unless
+  ``weighted``). ``status="optimal"``: the returned schedule is optimal for
+  the instance up to HiGHS's relative gap ``mip_rel_gap`` (default 1e-7)
+  plus a few feasibility tolerances (~1e-6 s); "feasible": an exact
+  schedule (upper bound) and a proven lower bound ``best_bound``.
+  ``classical_servers=None`` solves the C = infinity relaxation: its optimum
+  (or its ``best_bound``) is a valid LOWER bound on the sum of delays of any
+  serverless (processor-sharing) run of the instance.
+- :func:`lp_bound` -- the LP relaxation of the same model: a LOWER bound
+  (weak for big-M models: close to sum of chain lengths; reported for completeness).
+- :func:`solve_min_capacity` -- smallest C (or Q) such that every
+  delta_i <= delta_max: feasibility MILPs from the heuristic's capacity
+  downward; "optimal" means the answer k has an exact checked schedule meeting
+  every bound AND the solver proved k - 1 infeasible (or k = 1).
+
+Warm start: ``warm_start`` (a dedicated-mode Schedule, e.g. from the online
+simulator) or, by default, the list-scheduling heuristic is handed to HiGHS
+as a MIP start (appsi ``config.warmstart`` -> ``Highs.setSolution``), and is
+also kept as the incumbent if the solver returns nothing better. So a
+time-limited solve always returns a feasible schedule unless
+``heuristic_incumbent=False`` and no warm start is given.
+
+Every schedule returned is rebuilt exactly (repair.exact_schedule) and has
+passed checker.check_schedule; otherwise the status is "error".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import pyomo.environ as pyo
+from pyomo.contrib.appsi.base import TerminationCondition
+from pyomo.contrib.appsi.solvers.highs import Highs
+
+from hqsched.instances.model import Instance, Platform
+from hqsched.instances.schedule import SHARED_POOL, Schedule
+
+from .checker import check_schedule
+from .models import build_model, set_start
+from .problem import OfflineProblem, SolveResult
+from .repair import exact_schedule, list_schedule
+
+WarmStartProvider = Callable[[Instance, Platform], "Schedule | None"]
+
+#: HiGHS options: tight tolerances (tasks as short as 5e-4 s), one thread and a
+#: fixed seed for reproducible runs.
+HIGHS_OPTIONS = {"mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9,
+                 "threads": 1, "random_seed": 0, "mip_abs_gap": 1e-7}
+
+
+def _objective(problem: OfflineProblem, schedule: Schedule, weighted: bool) -> float:
+    return schedule.sum_delays_s(problem.instance, weighted)
+
+
+def _as_vectors(problem: OfflineProblem, schedule: Schedule) -> tuple[list[float], list[int]]:
+    by_key = {(t.job_id, t.index): t for t in schedule.tasks}
+    starts, servers = [], []
+    for t in problem.tasks:
+        st = by_key[(t.job_id, t.index)]
+        starts.append(st.start_s)
+        servers.append(0 if st.server == SHARED_POOL else st.server)
+    return starts, servers
+
+
+def _delay_deadlines(problem: OfflineProblem, upper_s: float, weighted: bool) -> dict[int, float]:
+    """Latest completion of each job in any schedule of objective <= upper_s.
+
+    w_j delta_j <= UB - sum_{i != j} w_i L_i, with L_i the chain length (each
+    delta_i >= L_i). A small slack keeps the incumbent inside despite rounding.
+    """
+    w = {j.job_id: (j.priority if weighted else 1) for j in problem.instance.jobs}
+    lb = {j: problem.chain_length_s(j) for j in problem.chains}
+    ub = upper_s + 1e-6 * max(1.0, abs(upper_s))
+    total = sum(w[j] * lb[j] for j in lb)
+    arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
+    return {j: arrival[j] + (ub - (total - w[j] * lb[j])) / w[j] for j in lb}
+
+
+def _run_highs(m: pyo.ConcreteModel, time_limit_s: float, warm: bool, mip_rel_gap: float,
+               extra: dict | None = None):
+    opt = Highs()
+    opt.config.load_solution = False
+    opt.config.time_limit = max(float(time_limit_s), 1e-3)
+    opt.config.mip_gap = mip_rel_gap
+    opt.config.warmstart = warm
+    opt.highs_options = dict(HIGHS_OPTIONS, **(extra or {}))
+    t0 = time.perf_counter()
+    res = opt.solve(m)
+    return opt, res, time.perf_counter() - t0
+
+
+def _size(m: pyo.ConcreteModel) -> tuple[int, int, int]:
+    n_vars = sum(len(v) for v in m.component_objects(pyo.Var, active=True))
+    n_bin = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
+    n_con = sum(len(c) for c in m.component_objects(pyo.Constraint, active=True))
+    return n_vars, n_bin, n_con
+
+
+def _decode(m, info, problem: OfflineProblem, opt) -> Schedule:
+    prim = opt.get_primals()
+    starts = [prim[m.s[p]] for p in m.T]
+    servers = [0] * len(problem.tasks)
+    for p, ks in info.assign.items():
+        if info.multi[problem.tasks[p].resource]:
+            servers[p] = max(ks, key=lambda k: prim[m.x[p, k]])
+    return exact_schedule(problem, starts, servers)
+
+
+def _gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None:
+        return None
+    return max(0.0, obj - bound) / max(abs(obj), 1e-9)
+
+
+def solve_delays(instance: Instance, classical_servers: int | None, quantum_servers: int,
+                 worker_capacity_ops_per_s: float = 1e9, weighted: bool = False,
+                 time_limit_s: float = 60.0, warm_start: Schedule | None = None,
+                 warm_start_provider: WarmStartProvider | None = None,
+                 heuristic_incumbent: bool = True, symmetry_breaking: bool = True,
+                 energy_cuts: bool = True, mip_rel_gap: float = 1e-7) -> SolveResult:
+    """Minimize the (weighted) sum of delays on C classical and Q quantum servers.
+
+    ``classical_servers=None`` is C = infinity (lower bound for serverless
+    runs). ``warm_start_provider(instance, platform)`` is called (finite C only)
+    when ``warm_start`` is None.
+    """
+    t0 = time.perf_counter()
+    try:
+        problem = OfflineProblem(instance, classical_servers, quantum_servers,
+                                 worker_capacity_ops_per_s)
+    except ValueError as exc:
+        return SolveResult("error", message=str(exc))
+    notes = []
+    if warm_start is None and warm_start_provider is not None and classical_servers is not None:
+        try:
+            warm_start = warm_start_provider(instance, Platform(
+                classical_workers=classical_servers, quantum_computers=quantum_servers,
+                worker_capacity_ops_per_s=worker_capacity_ops_per_s))
+        except Exception as exc:  # a broken provider must not sink the solve
+            notes.append(f"warm start provider failed: {exc}")
+            warm_start = None
+    heur = list_schedule(problem, weighted)
+    incumbents: list[tuple[float, str, Schedule]] = [
+        (_objective(problem, heur, weighted), "heuristic", heur)]
+    if warm_start is not None:
+        if classical_servers is None:  # a dedicated schedule is feasible with C = infinity
+            warm_start = Schedule(tuple(
+                t if t.kind.value == "quantum" else type(t)(t.job_id, t.index, t.kind, SHARED_POOL,
+                                                             t.start_s, t.end_s)
+                for t in warm_start.tasks))
+        bad = check_schedule(instance, warm_start, classical_servers, quantum_servers,
+                             worker_capacity_ops_per_s, tol=1e-7)
+        if bad:
+            notes.append(f"warm start ignored, infeasible: {bad[0]}")
+        else:
+            # Rebuild it exactly: same decisions, earliest starts (never worse).
+            ws = exact_schedule(problem, *_as_vectors(problem, warm_start))
+            incumbents.append((_objective(problem, ws, weighted), "warm start", ws))
+    if not heuristic_incumbent:
+        incumbents = [i for i in incumbents if i[1] != "heuristic"]
+    # Windows come from the best schedule known (heuristic always counts here:
+    # it only bounds where an optimum can lie).
+    upper = min([_objective(problem, heur, weighted)] + [i[0] for i in incumbents])
+    m, info = build_model(problem, _delay_deadlines(problem, upper, weighted), "delays",
+                          weighted, symmetry_breaking, energy_cuts)
+    n_vars, n_bin, n_con = _size(m)
+    best = min(incumbents, key=lambda i: i[0]) if incumbents else None
+    if best is not None:
+        set_start(m, info, problem, *_as_vectors(problem, best[2]))
+    try:
+        opt, res, _ = _run_highs(m, time_limit_s - (time.perf_counter() - t0), best is not None,
+                                 mip_rel_gap)
+    except Exception as exc:
+        return SolveResult("error", solve_time_s=time.perf_counter() - t0, n_vars=n_vars,
+                           n_binaries=n_bin, n_constraints=n_con,
+                           message=f"HiGHS failed: {type(exc).__name__}: {exc}")
+    tc = res.termination_condition
+    bound = res.best_objective_bound
+    has_sol = res.best_feasible_objective is not None
+    if has_sol:
+        sched = _decode(m, info, problem, opt)
+        incumbents.append((_objective(problem, sched, weighted), "solver", sched))
+    elapsed = time.perf_counter() - t0
+    sizes = dict(n_vars=n_vars, n_binaries=n_bin, n_constraints=n_con)
+    if tc == TerminationCondition.infeasible or tc == TerminationCondition.infeasibleOrUnbounded:
+        # Cannot happen when an incumbent exists (the windows contain it).
+        return SolveResult("infeasible", solve_time_s=elapsed, message="; ".join(
+            notes + [f"HiGHS reports the model {tc.name}"]), **sizes)
+    if tc not in (TerminationCondition.optimal, TerminationCondition.maxTimeLimit,
+                  TerminationCondition.maxIterations, TerminationCondition.objectiveLimit):
+        return SolveResult("error", solve_time_s=elapsed, message="; ".join(
+            notes + [f"HiGHS stopped with {tc.name}"]), **sizes)
+    if not incumbents:
+        return SolveResult("time_limit_no_incumbent", best_bound=bound, solve_time_s=elapsed,
+                           message="; ".join(notes + [
+                               f"HiGHS stopped ({tc.name}) after {elapsed:.2f}s without a "
+                               f"feasible schedule"]), **sizes)
+    obj, source, sched = min(incumbents, key=lambda i: i[0])
+    bad = check_schedule(instance, sched, classical_servers, quantum_servers,
+                         worker_capacity_ops_per_s)
+    if bad:
+        return SolveResult("error", solve_time_s=elapsed, message=f"internal: {source} schedule "
+                           f"fails the checker: {bad[0]}", **sizes)
+    if bound is not None:
+        bound = min(bound, obj)
+    gap = _gap(obj, bound)
+    proven = tc == TerminationCondition.optimal or (gap is not None and gap <= max(mip_rel_gap, 1e-9))
+    return SolveResult("optimal" if proven else "feasible", objective=obj, best_bound=bound,
+                       rel_gap=gap, solve_time_s=elapsed, schedule=sched,
+                       message="; ".join(notes + [f"incumbent from {source}; HiGHS {tc.name}"]),
+                       details={"incumbent": source}, **sizes)
+
+
+def lp_bound(instance: Instance, classical_servers: int | None, quantum_servers: int,
+             worker_capacity_ops_per_s: float = 1e9, weighted: bool = False,
+             time_limit_s: float = 60.0) -> SolveResult:
+    """LP relaxation of the disjunctive model: ``best_bound`` is a valid lower bound."""
+    t0 = time.perf_counter()
+    try:
+        problem = OfflineProblem(instance, classical_servers, quantum_servers,
+                                 worker_capacity_ops_per_s)
+    except ValueError as exc:
+        return SolveResult("error", message=str(exc))
+    heur = list_schedule(problem, weighted)
+    m, _ = build_model(problem, _delay_deadlines(problem, _objective(problem, heur, weighted),
+                                                 weighted), "delays", weighted)
+    n_vars, n_bin, n_con = _size(m)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    try:
+        _, res, _ = _run_highs(m, time_limit_s, False, 0.0)
+    except Exception as exc:
+        return SolveResult("error", message=f"HiGHS failed on the LP: {exc}")
+    elapsed = time.perf_counter() - t0
+    if res.termination_condition != TerminationCondition.optimal:
+        return SolveResult("error", solve_time_s=elapsed, n_vars=n_vars, n_binaries=0,
+                           n_constraints=n_con,
+                           message=f"LP relaxation: HiGHS {res.termination_condition.name}")
+    return SolveResult("optimal", objective=res.best_feasible_objective,
+                       best_bound=res.best_feasible_objective, rel_gap=0.0, solve_time_s=elapsed,
+                       n_vars=n_vars, n_binaries=0, n_constraints=n_con,
+                       message="LP relaxation value (a lower bound on the MILP optimum)")
+
+
+def solve_min_capacity(instance: Instance, resource: str, delta_max_s: float,
+                       classical_servers: int | None = 1, quantum_servers: int = 1,
+                       worker_capacity_ops_per_s: float = 1e9,
+                       time_limit_s: float = 60.0) -> SolveResult:
+    """Smallest number of servers of ``resource`` ("classical"/"quantum") with every delay <= delta_max_s.
+
+    The other resource stays at the given count. ``objective`` = the capacity
+    found; ``details["proofs"]`` lists each capacity tried and the outcome.
+    """
+    t0 = time.perf_counter()
+    if resource not in ("classical", "quantum"):
+        return SolveResult("error", message=f"resource must be 'classical' or 'quantum', got {resource!r}")
+    if not (isinstance(delta_max_s, (int, float)) and math.isfinite(delta_max_s) and delta_max_s > 0):
+        return SolveResult("error", message=f"delta_max must be a positive number, got {delta_max_s!r}")
+
+    def problem_at(k: int | None) -> OfflineProblem:
+        return OfflineProblem(instance, k if resource == "classical" else classical_servers,
+                              k if resource == "quantum" else quantum_servers,
+                              worker_capacity_ops_per_s)
+
+    try:
+        base = problem_at(1)
+    except ValueError as exc:
+        return SolveResult("error", message=str(exc))
+    code = "C" if resource == "classical" else "Q"
+    deadlines = {j.job_id: j.arrival_s + delta_max_s for j in instance.jobs}
+    too_long = [j for j in base.chains if base.chain_length_s(j) > delta_max_s * (1 + 1e-12)]
+    if too_long:
+        j = too_long[0]
+        return SolveResult("infeasible", solve_time_s=time.perf_counter() - t0, message=(
+            f"job {j}: its chain alone lasts {base.chain_length_s(j):.6g} s > delta_max "
+            f"{delta_max_s:g} s, so no capacity meets the bound"))
+    busy = sum(1 for t in base.tasks if t.resource == code and t.duration_s > 0)
+
+    def meets(s: Schedule) -> bool:
+        done = s.completion_s()
+        return all(done[j.job_id] - j.arrival_s <= delta_max_s + 1e-9 * max(1.0, delta_max_s)
+                   for j in instance.jobs)
+
+    # Upper end: the heuristic's smallest capacity that meets every bound.
+    k_hi, found = None, None
+    for k in range(1, max(busy, 1) + 1):
+        h = list_schedule(problem_at(k))
+        if meets(h):
+            k_hi, found = k, h
+            break
+    if k_hi is None and (resource == "quantum" or classical_servers is not None):
+        # With as many servers as tasks no task waits for a server except
+        # through the other resource; ask the solver once at that capacity.
+        k_hi = max(busy, 1)
+    proofs: list[str] = []
+    last = (0, 0, 0)
+    if found is None:
+        r = _feasible_at(problem_at(k_hi), deadlines, t0, time_limit_s)
+        proofs.append(f"{code}={k_hi}: {r[0]}")
+        last = r[2]
+        if r[0] != "feasible":
+            status = "infeasible" if r[0] == "infeasible" else r[0]
+            return SolveResult(status, solve_time_s=time.perf_counter() - t0, n_vars=last[0],
+                               n_binaries=last[1], n_constraints=last[2], message=(
+                                   f"no schedule meets delta_max={delta_max_s:g} s even with "
+                                   f"{code}={k_hi} ({r[0]})"), details={"proofs": proofs})
+        found = r[1]
+    best_k, status = k_hi, "optimal" if k_hi == 1 else "feasible"
+    k = k_hi - 1
+    while k >= 1:
+        outcome, sched, last = _feasible_at(problem_at(k), deadlines, t0, time_limit_s)
+        proofs.append(f"{code}={k}: {outcome}")
+        if outcome == "feasible":
+            best_k, found = k, sched
+            status = "optimal" if k == 1 else "feasible"
+            k -= 1
+            continue
+        status = "optimal" if outcome == "infeasible" else "feasible"
+        break
+    elapsed = time.perf_counter() - t0
+    final = problem_at(best_k)
+    bad = check_schedule(instance, found, final.classical_servers, final.quantum_servers,
+                         worker_capacity_ops_per_s)
+    if bad or not meets(found):
+        return SolveResult("error", solve_time_s=elapsed, message="internal: capacity schedule "
+                           f"fails verification: {bad[:1] or 'delay bound'}")
+    lower = best_k if status == "optimal" else None
+    return SolveResult(status, objective=float(best_k), best_bound=None if lower is None else float(lower),
+                       rel_gap=0.0 if status == "optimal" else None, solve_time_s=elapsed,
+                       n_vars=last[0], n_binaries=last[1], n_constraints=last[2], schedule=found,
+                       message=f"{code}={best_k} meets delta_max={delta_max_s:g} s; tried: "
+                               + ", ".join(proofs or ["heuristic only"]),
+                       details={"capacity": best_k, "proofs": proofs})
+
+
+def _feasible_at(problem: OfflineProblem, deadlines: dict[int, float], t0: float,
+                 time_limit_s: float) -> tuple[str, Schedule | None, tuple[int, int, int]]:
+    """Feasibility MILP under per-job deadlines: ("feasible"|"infeasible"|"time_limit"|"error", schedule, size)."""
+    m, info = build_model(problem, deadlines, "none")
+    size = _size(m)
+    if info.infeasible_windows:
+        return "infeasible", None, size
+    left = time_limit_s - (time.perf_counter() - t0)
+    if left <= 0:
+        return "time_limit", None, size
+    try:
+        opt, res, _ = _run_highs(m, left, False, 0.0)
+    except Exception as exc:
+        return f"error ({exc})", None, size
+    tc = res.termination_condition
+    if res.best_feasible_objective is not None:
+        return "feasible", _decode(m, info, problem, opt), size
+    if tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
+        return "infeasible", None, size
+    if tc == TerminationCondition.maxTimeLimit:
+        return "time_limit", None, size
+    return f"error ({tc.name})", None, size
