@@ -1,0 +1,136 @@
+"""Independent replications over seeds, in parallel, saved as they finish, resumable.
+
+Each replication depends only on ``(config, seed)`` (MODEL.md: all randomness
+from seeded generators), so the results are bit-identical whatever the
+process count or the order in which workers finish.
+
+``config`` is a :class:`SimulationConfig`, or any picklable object with
+``config_for(seed) -> SimulationConfig`` and ``manifest() -> dict`` (used for
+trace-driven replays whose chains are drawn per seed, see
+:class:`hqsched.online.scenario.SampledReplay`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+from tqdm import tqdm
+
+from hqsched.online.config import ReplicationResult, SimulationConfig
+from hqsched.online.results_store import ResultStore
+
+
+class PerSeedScenario(Protocol):
+    def config_for(self, seed: int) -> SimulationConfig: ...
+    def manifest(self) -> dict[str, Any]: ...
+
+
+Scenario = SimulationConfig | PerSeedScenario
+
+
+def unit_id(seed: int) -> str:
+    """Stable id of the replication of ``seed`` (file stem under the output dir)."""
+    return f"seed-{seed:06d}"
+
+
+def config_for(scenario: Scenario, seed: int) -> SimulationConfig:
+    return scenario if isinstance(scenario, SimulationConfig) else scenario.config_for(seed)
+
+
+def run_one(scenario: Scenario, seed: int) -> ReplicationResult:
+    """One replication, in this process."""
+    # Imported here so that this module (and the CLI's --help) loads even
+    # while the engine is absent or broken.
+    from hqsched.online.engine import simulate
+    return simulate(config_for(scenario, seed), seed)
+
+
+# The scenario is sent to each worker once (pool initializer), not with every
+# seed: an instance can be large.
+_WORKER_SCENARIO: Scenario | None = None
+
+
+def _init_worker(scenario: Scenario) -> None:
+    global _WORKER_SCENARIO
+    _WORKER_SCENARIO = scenario
+
+
+def _run_in_worker(seed: int) -> ReplicationResult:
+    assert _WORKER_SCENARIO is not None
+    return run_one(_WORKER_SCENARIO, seed)
+
+
+def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str | None = None,
+                     processes: int | None = None, progress: bool = True, *,
+                     fmt: str = "csv", overwrite: bool = False,
+                     force_progress: bool = False) -> list[ReplicationResult]:
+    """Run one replication per seed; results in the order of ``seeds``.
+
+    ``processes``: None = ``os.cpu_count()``, 1 = in this process (no pool).
+    ``out_dir``: each replication is saved there as soon as it finishes; ones
+    already there (same scenario, see :meth:`ResultStore.claim`) are loaded,
+    not recomputed. ``progress``: a tqdm bar on stderr when it is a terminal
+    (always with ``force_progress``).
+    """
+    from hqsched.online.scenario import describe  # scenario -> JSON manifest
+
+    seeds = _check_seeds(seeds)
+    store = None
+    if out_dir is not None:
+        store = ResultStore(out_dir, fmt)
+        store.claim(describe(config), overwrite=overwrite)
+
+    results: dict[int, ReplicationResult] = {}
+    todo = []
+    for seed in seeds:
+        if store is not None and store.has(unit_id(seed)):
+            summary, jobs = store.load(unit_id(seed))
+            results[seed] = ReplicationResult(seed=seed, summary=summary, jobs=jobs)
+        else:
+            todo.append(seed)
+
+    disable = not progress or (not force_progress and not sys.stderr.isatty())
+    bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="rep",
+               desc="replications", file=sys.stderr, disable=disable)
+
+    def finished(result: ReplicationResult) -> None:
+        if store is not None:
+            store.save(unit_id(result.seed), result.summary, result.jobs)
+        results[result.seed] = result
+        bar.update(1)
+
+    try:
+        workers = min(processes or os.cpu_count() or 1, len(todo))
+        if workers <= 1:
+            for seed in todo:
+                finished(run_one(config, seed))
+        elif todo:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                     initargs=(config,)) as pool:
+                futures = [pool.submit(_run_in_worker, seed) for seed in todo]
+                try:
+                    for future in as_completed(futures):
+                        finished(future.result())
+                except BaseException:
+                    # Finished work is already on disk; do not wait for the rest.
+                    for f in futures:
+                        f.cancel()
+                    raise
+    finally:
+        bar.close()
+    return [results[s] for s in seeds]
+
+
+def _check_seeds(seeds: Iterable[int]) -> list[int]:
+    out: list[int] = []
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ValueError(f"seeds must be integers >= 0, got {s!r}")
+        out.append(int(s))
+    if len(set(out)) != len(out):
+        raise ValueError("seeds must be distinct")
+    return out

@@ -1,0 +1,518 @@
+"""Scenarios from command-line options and TOML files (same option names in both).
+
+One table of options (:data:`OPTIONS`) drives both argparse and the TOML
+reader: a TOML key is a long option name with ``-`` or ``_``. Precedence:
+built-in defaults (the paper's small scenario, Table 2) < TOML file <
+command line. Relative paths in a TOML file (``traces``, ``instance``) are
+relative to the file's directory; ``out`` is relative to the working
+directory.
+
+Every error is one :class:`InputError` line naming the option (``--warmup``)
+or the file and key (``small.toml: warmup``), and the offending value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+from hqsched.instances.io import CHAIN_COLUMNS, instance_to_dict, read_instance, read_job_csv
+from hqsched.instances.model import InputError, Instance, Platform
+from hqsched.instances.streams import stream
+from hqsched.instances.traces import load_traces
+from hqsched.instances.workload import FILL_IN_CHOICES, JobSampler, WorkloadSpec
+from hqsched.online.config import CLASSICAL_MODES, SimulationConfig
+from hqsched.online.results_store import FORMATS, require_format
+
+# --------------------------------------------------------------------------
+# Value parsers: (raw value from argv or TOML, where) -> value
+# --------------------------------------------------------------------------
+
+_UNITS_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([smhd]?)\s*$")
+
+
+def parse_duration(value: Any, where: str, allow_zero: bool = False,
+                   allow_inf: bool = False) -> float:
+    """``7d``, ``12h``, ``30m``, ``600s``, ``600`` (or a TOML number) -> seconds."""
+    if isinstance(value, bool):
+        raise InputError(f"{where}: must be a duration like 7d, 12h, 30m, 600s or 600, "
+                         f"got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif allow_inf and str(value).strip().lower() in ("inf", "infinity"):
+        seconds = math.inf
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise InputError(f"{where}: must be a duration like 7d, 12h, 30m, 600s or 600, "
+                             f"got {value!r}")
+        seconds = float(m.group(1)) * _UNITS_S[m.group(2)]
+    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not allow_zero) \
+            or (math.isinf(seconds) and not allow_inf):
+        need = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{where}: must be a finite duration {need}, got {value!r}")
+    return seconds
+
+
+def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
+    """``0-19`` (inclusive range), ``1,5,9``, ``0-3,10``, ``n=20`` (= 0-19), or a TOML list/int."""
+    bad = InputError(f"{where}: seeds must look like 0-19, 1,5,9 or n=20 (integers >= 0), "
+                     f"got {value!r}")
+    if isinstance(value, bool):
+        raise bad
+    if isinstance(value, int):
+        parts = [str(value)]
+    elif isinstance(value, list):
+        parts = [str(v) for v in value]
+    else:
+        text = str(value).replace(" ", "")
+        m = re.fullmatch(r"n=(\d+)", text)
+        if m:
+            if int(m.group(1)) == 0:
+                raise bad
+            return tuple(range(int(m.group(1))))
+        parts = text.split(",")
+    seeds: list[int] = []
+    for part in parts:
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part.strip())
+        if not m:
+            raise bad
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise InputError(f"{where}: seed range {part!r} is empty (end before start)")
+        seeds.extend(range(lo, hi + 1))
+    if not seeds:
+        raise bad
+    if len(set(seeds)) != len(seeds):
+        dup = next(s for s in seeds if seeds.count(s) > 1)
+        raise InputError(f"{where}: seed {dup} is given more than once in {value!r}")
+    return tuple(seeds)
+
+
+def _positive_int(value: Any, where: str) -> int:
+    try:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError
+        n = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: must be a positive integer, got {value!r}") from None
+    if n <= 0:
+        raise InputError(f"{where}: must be a positive integer, got {value!r}")
+    return n
+
+
+def _positive_float(value: Any, where: str) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: must be a positive number, got {value!r}") from None
+    if not (math.isfinite(x) and x > 0):
+        raise InputError(f"{where}: must be a positive finite number, got {value!r}")
+    return x
+
+
+def _int_list(value: Any, where: str) -> tuple[int, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    if not items or items == [""]:
+        raise InputError(f"{where}: must be a comma list of positive integers, got {value!r}")
+    out = tuple(_positive_int(v.strip() if isinstance(v, str) else v, where) for v in items)
+    if len(set(out)) != len(out):
+        raise InputError(f"{where}: values must be distinct, got {value!r}")
+    return out
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
+    def parse(value: Any, where: str) -> str:
+        if value not in choices:
+            raise InputError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
+        return str(value)
+    return parse
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: must be true or false, got {value!r}")
+    return value
+
+
+def registered_policies() -> tuple[str, ...]:
+    """Names in the engine's policy registry, in registry order."""
+    try:
+        from hqsched.online.policies import POLICIES
+    except ImportError as exc:
+        raise InputError(f"--policy: the policy registry hqsched.online.policies is not "
+                         f"available ({exc})") from None
+    return tuple(POLICIES)
+
+
+def parse_policies(value: Any, where: str) -> tuple[str, ...]:
+    """One policy, a comma list, or ``all`` (every registered policy)."""
+    known = registered_policies()
+    items = value if isinstance(value, list) else str(value).split(",")
+    names = [str(v).strip() for v in items]
+    if names == ["all"]:
+        return known
+    for name in names:
+        if name not in known:
+            raise InputError(f"{where}: unknown policy {name!r} (choose from "
+                             f"{', '.join(known)}, a comma list, or all)")
+    if not names or len(set(names)) != len(names):
+        raise InputError(f"{where}: give distinct policy names, got {value!r}")
+    return tuple(names)
+
+
+# --------------------------------------------------------------------------
+# The option table
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Option:
+    """One scenario option: long name (CLI ``--name``, TOML ``name``), parser, default."""
+
+    name: str
+    parse: Callable[[Any, str], Any]
+    default: Any
+    help: str
+    metavar: str | None = None
+    flag: bool = False
+    is_path: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("interarrival", parse_duration, 600.0,
+           "mean inter-arrival time of the Poisson arrivals (600, 600s, 10m; default 600 s)", "T"),
+    Option("classical-workers", _positive_int, 1, "C, classical workers (default 1)", "C"),
+    Option("worker-capacity", _positive_float, 1e9,
+           "S, capacity of one classical worker in operations/s (default 1e9)", "S"),
+    Option("quantum-computers", _positive_int, 4, "Q, quantum computers (default 4)", "Q"),
+    Option("max-classical", _positive_int, 40,
+           "C_max: admit a job only if active classical tasks < C_max (default 40)", "N"),
+    Option("max-quantum", _positive_int, 40,
+           "Q_max: admit a job only if pending quantum tasks < Q_max (default 40)", "N"),
+    Option("no-admission", _flag, False, "admission control off: every job is accepted",
+           flag=True),
+    Option("policy", parse_policies, "all",
+           "quantum scheduling policy: fifo, lifo, random, weighted, a comma list or all "
+           "(one sub-directory and table per policy; default all, as the paper)", "P"),
+    Option("classical-mode", _choice(CLASSICAL_MODES), "serverless",
+           "serverless (processor sharing, default) or dedicated (FIFO servers)", "MODE"),
+    Option("qubits", _int_list, (4, 6, 8, 10), "qubit counts drawn uniformly (default 4,6,8,10)",
+           "LIST"),
+    Option("priorities", _int_list, (1, 2, 4), "priorities drawn uniformly (default 1,2,4)",
+           "LIST"),
+    Option("quantum-target", _text, "ibm-fastest",
+           "quantum time target: ibm-fastest (default), ibm:<backend> or measured", "TARGET"),
+    Option("fill-in", _choice(FILL_IN_CHOICES), "none",
+           "gaps in the traces: none (error, default) or interpolate", "RULE"),
+    Option("iteration-scale", _positive_float, 1.0,
+           "multiply each job's iteration count by this (default 1 = the paper's workload)", "X"),
+    Option("traces", _text, None, "trace directory (default: the bundled traces)", "DIR",
+           is_path=True),
+    Option("instance", _text, None,
+           "replay a job list instead of the stochastic workload: inst.json or jobs.csv",
+           "FILE", is_path=True),
+    Option("duration", lambda v, w: parse_duration(v, w, allow_inf=True), 7 * 86400.0,
+           "simulated time: 7d, 12h, 30m, 600s, 600 (default 7d; with --instance: until "
+           "every job completes)", "T"),
+    Option("warmup", lambda v, w: parse_duration(v, w, allow_zero=True), 12 * 3600.0,
+           "metrics ignore arrivals before this time (default 12h; with --instance: 0)", "T"),
+    Option("seeds", parse_seeds, tuple(range(10)),
+           "replication seeds: 0-19, 1,5,9 or n=20 (default 0-9)", "SEEDS"),
+    Option("out", _text, None, "output directory; reruns resume from it (default: none, "
+           "results are only printed)", "DIR"),
+    Option("processes", _positive_int, None, "worker processes (default: all cores; 1 = no pool)",
+           "N"),
+    Option("format", _choice(FORMATS), "csv", "per-job record files: csv (default) or parquet",
+           "FMT"),
+    Option("overwrite", _flag, False, "discard results of a different scenario in --out",
+           flag=True),
+    Option("progress", _flag, False, "show the progress bar even when stderr is not a terminal",
+           flag=True),
+)
+
+_BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every option of :data:`OPTIONS` plus ``--config`` to ``parser``.
+
+    Values stay raw strings (and absent when not given), so that the TOML
+    file can fill the rest and errors are reported by :func:`build_plan`.
+    """
+    parser.add_argument("--config", metavar="FILE",
+                        help="scenario TOML file (keys = these option names); "
+                             "options given here override it")
+    for o in OPTIONS:
+        if o.flag:
+            parser.add_argument(f"--{o.name}", action="store_true", default=argparse.SUPPRESS,
+                                help=o.help)
+        else:
+            parser.add_argument(f"--{o.name}", metavar=o.metavar, default=argparse.SUPPRESS,
+                                help=o.help)
+
+
+# --------------------------------------------------------------------------
+# Settings: merged, parsed option values that remember where each came from
+# --------------------------------------------------------------------------
+
+@dataclass
+class Settings:
+    values: dict[str, Any]
+    given: dict[str, str]  # name -> where it was given ("--warmup", "a.toml: warmup")
+
+    def where(self, name: str) -> str:
+        return self.given.get(name, f"--{name} (default)")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+def read_toml(path: str | Path) -> dict[str, tuple[Any, str]]:
+    """Raw values of a scenario file: option name -> (value, 'file: key')."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"--config {path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    out: dict[str, tuple[Any, str]] = {}
+    for key, value in data.items():
+        name = key.replace("_", "-")
+        if name not in _BY_NAME:
+            raise InputError(f"{path}: unknown key {key!r} (known: "
+                             f"{', '.join(o.name for o in OPTIONS)})")
+        if name in out:
+            raise InputError(f"{path}: key {key!r} is given twice (with '-' and '_')")
+        if _BY_NAME[name].is_path and isinstance(value, str):
+            value = str(path.parent / value)  # inputs live beside the scenario file
+        out[name] = (value, f"{path}: {key}")
+    return out
+
+
+def settings_from(cli: dict[str, Any], config_file: str | None = None) -> Settings:
+    """Defaults < TOML file < CLI (``cli``: option name -> raw value, only given ones)."""
+    raw: dict[str, tuple[Any, str]] = read_toml(config_file) if config_file else {}
+    for name, value in cli.items():
+        raw[name] = (value, f"--{name}")
+    values = {o.name: o.default for o in OPTIONS}
+    given = {}
+    for name, (value, where) in raw.items():
+        values[name] = _BY_NAME[name].parse(value, where)
+        given[name] = where
+    return Settings(values, given)
+
+
+def settings_from_namespace(ns: argparse.Namespace) -> Settings:
+    cli = {o.name: getattr(ns, o.name.replace("-", "_")) for o in OPTIONS
+           if hasattr(ns, o.name.replace("-", "_"))}
+    return settings_from(cli, getattr(ns, "config", None))
+
+
+# --------------------------------------------------------------------------
+# Building the run
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SampledReplay:
+    """A CSV job list whose rows lack chains: chains are drawn from traces, per seed.
+
+    Picklable; implements the runner's per-seed scenario protocol.
+    """
+
+    path: str
+    spec: WorkloadSpec
+    traces_dir: str | None
+    options: dict = field(hash=False)  # SimulationConfig fields other than instance
+
+    @cached_property
+    def _sampler(self) -> JobSampler:
+        return JobSampler(load_traces(self.traces_dir), self.spec)
+
+    def config_for(self, seed: int) -> SimulationConfig:
+        inst = read_job_csv(self.path, self._sampler.sample_attributes, stream(seed, "instance"))
+        return SimulationConfig(instance=inst, traces_dir=self.traces_dir, **self.options)
+
+    def manifest(self) -> dict[str, Any]:
+        return {"kind": "sampled-replay", "instance_file": self.path,
+                "instance_sha256": _sha256_file(Path(self.path)),
+                "workload": asdict(self.spec), "traces": _traces_fingerprint(self.traces_dir),
+                **_jsonable(self.options)}
+
+
+@dataclass
+class Plan:
+    """What ``hqsched simulate`` runs: one scenario per policy, the seeds and output."""
+
+    scenarios: dict[str, SimulationConfig | SampledReplay]
+    seeds: tuple[int, ...]
+    out: Path | None
+    processes: int | None
+    fmt: str
+    overwrite: bool
+    force_progress: bool
+    settings: Settings
+
+    def out_dir(self, policy: str) -> Path | None:
+        """Output directory of one policy: ``out`` itself, or ``out/<policy>`` for several."""
+        if self.out is None:
+            return None
+        return self.out / policy if len(self.scenarios) > 1 else self.out
+
+
+def build_plan(settings: Settings) -> Plan:
+    """Validate everything eagerly (traces, instance, warm-up) and build the scenarios."""
+    s = settings
+    policies: tuple[str, ...] = s["policy"]
+    if "policy" not in s.given:
+        policies = parse_policies(s["policy"], s.where("policy"))
+    require_format(s["format"])
+    admission = not s["no-admission"]
+    platform = Platform(
+        classical_workers=s["classical-workers"], worker_capacity_ops_per_s=s["worker-capacity"],
+        quantum_computers=s["quantum-computers"],
+        max_classical=s["max-classical"] if admission else None,
+        max_quantum=s["max-quantum"] if admission else None)
+    replay = s["instance"] is not None
+    duration = s["duration"] if (not replay or "duration" in s.given) else math.inf
+    warmup = s["warmup"] if (not replay or "warmup" in s.given) else 0.0
+    if not replay and math.isinf(duration):
+        raise InputError(f"{s.where('duration')}: a stochastic workload needs a finite "
+                         f"duration, got inf")
+    if warmup >= duration:
+        raise InputError(f"{s.where('warmup')}: warm-up ({_fmt_s(warmup)}) must be shorter "
+                         f"than the duration ({_fmt_s(duration)}, {s.where('duration')})")
+    spec = WorkloadSpec(interarrival_s=s["interarrival"], qubits=s["qubits"],
+                        priorities=s["priorities"], quantum_target=s["quantum-target"],
+                        fill_in=s["fill-in"], iteration_scale=s["iteration-scale"])
+    common = dict(platform=platform, classical_mode=s["classical-mode"], duration_s=duration,
+                  warmup_s=warmup)
+    scenarios: dict[str, SimulationConfig | SampledReplay] = {}
+    if not replay:
+        _check_workload(spec, s)
+        for p in policies:
+            scenarios[p] = SimulationConfig(policy=p, workload=spec, traces_dir=s["traces"],
+                                            **common)
+    else:
+        path = Path(s["instance"])
+        where = s.where("instance")
+        if path.suffix.lower() == ".json":
+            inst = read_instance(path)
+            for p in policies:
+                scenarios[p] = SimulationConfig(policy=p, instance=inst, traces_dir=s["traces"],
+                                                **common)
+        elif path.suffix.lower() == ".csv":
+            if _csv_has_chains(path, where):
+                inst = read_job_csv(path)
+                for p in policies:
+                    scenarios[p] = SimulationConfig(policy=p, instance=inst,
+                                                    traces_dir=s["traces"], **common)
+            else:
+                _check_workload(spec, s)
+                for p in policies:
+                    scenarios[p] = SampledReplay(str(path), spec, s["traces"],
+                                                 {"policy": p, **common})
+                # Surface bad rows now, not in a worker.
+                next(iter(scenarios.values())).config_for(s["seeds"][0])
+        else:
+            raise InputError(f"{where}: must be a .json instance or a .csv job list, "
+                             f"got {str(path)!r}")
+    out = Path(s["out"]) if s["out"] is not None else None
+    return Plan(scenarios, s["seeds"], out, s["processes"], s["format"], s["overwrite"],
+                s["progress"], settings)
+
+
+def _check_workload(spec: WorkloadSpec, s: Settings) -> None:
+    """Build the job sampler once, so trace gaps are reported before any run."""
+    try:
+        JobSampler(load_traces(s["traces"]), spec)
+    except InputError as exc:
+        # The sampler's message names the trace file and qubit count; add the options.
+        raise InputError(f"{s.where('qubits')}={','.join(map(str, spec.qubits))}: {exc}") from None
+
+
+def _csv_has_chains(path: Path, where: str) -> bool:
+    if not path.is_file():
+        raise InputError(f"{where}: no such job file {str(path)!r}")
+    with path.open(newline="") as fh:
+        header = [h.strip() for h in next(csv.reader(fh), [])]
+    return all(c in header for c in CHAIN_COLUMNS)
+
+
+def _fmt_s(seconds: float) -> str:
+    return "inf" if math.isinf(seconds) else f"{seconds:g} s"
+
+
+# --------------------------------------------------------------------------
+# Scenario -> manifest (JSON), for the output directory's config.json
+# --------------------------------------------------------------------------
+
+def describe(scenario: SimulationConfig | Any) -> dict[str, Any]:
+    """A JSON description that identifies the scenario (resume refuses a different one)."""
+    if not isinstance(scenario, SimulationConfig):
+        return scenario.manifest()
+    doc: dict[str, Any] = {
+        "kind": "stochastic" if scenario.workload is not None else "instance",
+        "policy": scenario.policy, "classical_mode": scenario.classical_mode,
+        "duration_s": scenario.duration_s, "warmup_s": scenario.warmup_s,
+        "platform": asdict(scenario.platform), "record_schedule": scenario.record_schedule,
+        "traces": _traces_fingerprint(scenario.traces_dir),
+    }
+    if scenario.workload is not None:
+        # The type too: two workload kinds may share field names.
+        doc["workload"] = {"type": type(scenario.workload).__name__, **asdict(scenario.workload)}
+    if scenario.instance is not None:
+        doc["instance"] = _instance_fingerprint(scenario.instance)
+    return _jsonable(doc)
+
+
+def _jsonable(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        return {k: _jsonable(v) for k, v in doc.items()}
+    if isinstance(doc, (list, tuple)):
+        return [_jsonable(v) for v in doc]
+    if isinstance(doc, Platform):
+        return _jsonable(asdict(doc))
+    if isinstance(doc, float) and math.isinf(doc):
+        return "inf"
+    return doc
+
+
+def _instance_fingerprint(inst: Instance) -> dict[str, Any]:
+    import json
+    text = json.dumps(instance_to_dict(inst), sort_keys=True)
+    return {"name": inst.name, "jobs": len(inst),
+            "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def _traces_fingerprint(directory: str | None) -> Any:
+    """None for the bundled traces; for a user directory, its path and content hash."""
+    if directory is None:
+        return None
+    root = Path(directory)
+    h = hashlib.sha256()
+    for f in sorted(root.glob("*.csv")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return {"dir": str(root), "sha256": h.hexdigest()}
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,58 @@
+"""The ``hqsched`` command: one subcommand per part (``simulate``, ``solve``, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from hqsched import __version__
+from hqsched.instances.model import InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hqsched",
+        description="Model, optimize and simulate hybrid classical-quantum serverless platforms.")
+    parser.add_argument("--version", action="version", version=f"hqsched {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    from hqsched.formulation.cli import register as register_formulation
+    from hqsched.online.cli import register as register_online
+
+    register_online(sub)
+    register_formulation(sub)
+    # The solver's incumbent comes from the online simulator; formulation
+    # itself never imports online (data flows one way), so it is plugged here.
+    import hqsched.formulation.cli as formulation_cli
+    from hqsched.validation.warm_start import best_online_schedule
+    formulation_cli.WARM_START_PROVIDER = best_online_schedule
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; bad input becomes ``hqsched: error: <message>`` and exit code 2."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    try:
+        return int(ns.func(ns) or 0)
+    except InputError as exc:
+        # One line, never a traceback: the message already names source, field, value.
+        print(f"hqsched: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # Output piped into e.g. `head`: not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    except OSError as exc:
+        # Unwritable --out, full disk, ...: the user's environment, not a bug.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"hqsched: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hqsched: interrupted (finished replications are saved in --out)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
