@@ -160,6 +160,9 @@ def _check_series(where: str, name: str, values: tuple[float, ...], *, allow_zer
     # minimum is in range and the sum is finite (NaN and inf propagate).
     if not values:
         return
+    if values.count(values[0]) == len(values):  # a constant chain: one value to check
+        _check_number(where, f"{name}[0]", values[0], allow_zero=allow_zero)
+        return
     try:
         low, total = min(values), math.fsum(values)
         if math.isfinite(total) and (low >= 0 if allow_zero else low > 0):

@@ -1,8 +1,10 @@
 """Discrete-event simulator of the hybrid classical-quantum platform (MODEL.md).
 
-A hand-written event loop over a binary heap rather than SimPy: every job is
-a strict chain with one active task, so a process view buys nothing, while a
-flat loop is several times faster per event (millions of events per run).
+A hand-written event loop rather than SimPy: every job is a strict chain with
+one active task, so a process view buys nothing, while a flat loop over
+arrays, compiled by numba (``online/kernel.py``), processes millions of
+events per second. This module prepares the kernel's arrays from the jobs
+and turns its output into the metrics of MODEL.md.
 
 Classical modes
     serverless: processor sharing. With ``A`` active classical tasks each is
@@ -36,44 +38,21 @@ still active at the end are censored.
 from __future__ import annotations
 
 import functools
-import heapq
 import math
-from collections import deque
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from hqsched.instances.model import InputError, Job, TaskKind
-from hqsched.instances.schedule import SHARED_POOL, Schedule, ScheduledTask
+from hqsched.instances.schedule import Schedule, ScheduledTask
 from hqsched.instances.streams import stream
+from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.traces import TraceSet, load_traces
 from hqsched.instances.workload import JobSampler, poisson_jobs
 
 from .config import JOB_FIELDS, ReplicationResult, SimulationConfig
-from .policies import POLICIES, Uniforms
-
-# Heap ranks: completions before arrivals at the same instant.
-_COMPLETION, _ARRIVAL = 0, 1
-# Event kinds.
-_QUANTUM_DONE, _CLASSICAL_DONE, _JOB_ARRIVES = 0, 1, 2
-
-
-class _ActiveJob:
-    """Run-time state of an accepted job: its chain position and its timings."""
-
-    __slots__ = ("job", "priority", "k", "last", "pre", "its", "qs", "post",
-                 "wait_s", "queued_at", "task_start", "server")
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.priority = job.priority  # the only attribute a policy may read
-        self.k = -1  # index of the current task in the chain; -1 = not started
-        self.last = 2 * job.iterations + 1  # index of post
-        self.pre, self.its, self.qs, self.post = job.pre_ops, job.iteration_ops, job.quantum_s, job.post_ops
-        self.wait_s = 0.0  # time spent pending for a QC
-        self.queued_at = 0.0
-        self.task_start = 0.0
-        self.server = SHARED_POOL
+from .kernel import ACTIVE, COMPLETED, DROPPED, run_events
+from .policies import POLICIES
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,224 +65,124 @@ def job_source(config: SimulationConfig, seed: int) -> Iterator[Job]:
     """The jobs of a run in arrival order: the instance's, or drawn lazily by seed."""
     if config.instance is not None:
         return iter(config.instance.jobs)
+    if isinstance(config.workload, SyntheticWorkload):
+        return config.workload.jobs(stream(seed, "workload"), config.duration_s)
     sampler = JobSampler(cached_traces(config.traces_dir), config.workload)
     return poisson_jobs(sampler, stream(seed, "workload"), config.duration_s)
 
 
-def simulate(config: SimulationConfig, seed: int = 0) -> ReplicationResult:
-    """Run one replication; deterministic in ``(config, seed)``."""
-    policy_cls = POLICIES.get(config.policy)
-    if policy_cls is None:
-        raise InputError(f"simulation: unknown policy {config.policy!r} "
-                         f"(choose from {sorted(POLICIES)})")
-    policy = policy_cls(Uniforms(stream(seed, "policy")))
-    return _Run(config, policy).run(job_source(config, seed), seed)
+class JobArrays:
+    """The jobs of a run as flat arrays, the kernel's input (see ``kernel.run_events``).
 
-
-class _Run:
-    """One replication: :meth:`run` is the event loop, :meth:`_result` the metrics.
-
-    The loop keeps its state in local variables and inlines the task starts:
-    it runs once per event, millions of times per replication.
+    A job whose iterations all repeat one value stores it once (``offset = -1``);
+    other chains are concatenated in ``it_flat`` / ``q_flat``.
     """
 
-    def __init__(self, config: SimulationConfig, policy) -> None:
-        self.config = config
-        self.policy = policy
-        self.Q = config.platform.quantum_computers
-        self.warmup = float(config.warmup_s)
-        self.records: list[tuple] = []  # per-job rows, JOB_FIELDS order
-        self.scheduled: list[ScheduledTask] = []
-        self.active: dict[int, _ActiveJob] = {}
-
-    def run(self, jobs: Iterator[Job], seed: int) -> ReplicationResult:
-        p = self.config.platform
-        dedicated = self.config.classical_mode == "dedicated"
-        C, S = p.classical_workers, float(p.worker_capacity_ops_per_s)
-        max_classical = math.inf if p.max_classical is None else p.max_classical
-        max_quantum = math.inf if p.max_quantum is None else p.max_quantum
-        warmup, end = self.warmup, float(self.config.duration_s)
-        record = self.config.record_schedule
-        push, pop = self.policy.push, self.policy.pop
-        heap: list = []  # (time, rank, seq, kind, payload)
-        heappush, heappop = heapq.heappush, heapq.heappop
-        seq = 0
-        # Processor sharing: virtual clock V as of time t_v, per-task rate, tag heap.
-        V = t_v = 0.0
-        rate = S
-        ps_heap: list = []  # (tag, seq, job)
-        free_servers = list(range(C))  # dedicated mode
-        classical_queue: deque = deque()
-        free_qcs = list(range(self.Q))
-        n_classical = n_quantum_service = n_pending = 0
-        active, records, scheduled = self.active, self.records, self.scheduled
-        arrived = dropped = events = 0
-        area_c = area_qs = area_qp = 0.0
-        last = warmup  # the metrics integrate from here
-
-        first = next(jobs, None)
-        if first is not None:
-            seq += 1
-            heappush(heap, (first.arrival_s, _ARRIVAL, seq, _JOB_ARRIVES, first))
-        t = 0.0
-        while True:
-            t_heap = heap[0][0] if heap else math.inf
-            if ps_heap:
-                t_ps = t_v + (ps_heap[0][0] - V) / rate
-                if t_ps < t_v:  # rounding: never step back in time
-                    t_ps = t_v
-            else:
-                t_ps = math.inf
-            t = t_ps if t_ps <= t_heap else t_heap
-            if t >= end:
-                break
-            events += 1
-            if t > last:
-                dt = t - last
-                area_c += n_classical * dt
-                area_qs += n_quantum_service * dt
-                area_qp += n_pending * dt
-                last = t
-
-            # 1. Apply the event; ``job`` is the job whose task ended (or that arrived).
-            if t_ps <= t_heap:  # processor-sharing completion
-                tag, _, job = heappop(ps_heap)
-                V, t_v = tag, t
-                n_classical -= 1
-                rate = S if n_classical <= C else S * C / n_classical
-                done_kind, server = TaskKind.CLASSICAL, SHARED_POOL
-            else:
-                _, _, _, kind, job = heappop(heap)
-                if kind == _QUANTUM_DONE:
-                    server = job.server
-                    done_kind = TaskKind.QUANTUM
-                    n_quantum_service -= 1
-                    if n_pending:  # the freed QC takes the policy's pick
-                        nxt = pop()
-                        n_pending -= 1
-                        nxt.wait_s += t - nxt.queued_at
-                        nxt.task_start, nxt.server = t, server
-                        n_quantum_service += 1
-                        seq += 1
-                        heappush(heap, (t + nxt.qs[(nxt.k - 2) >> 1], _COMPLETION, seq, _QUANTUM_DONE, nxt))
-                    else:
-                        heappush(free_qcs, server)
-                elif kind == _CLASSICAL_DONE:
-                    server = job.server
-                    done_kind = TaskKind.CLASSICAL
-                    n_classical -= 1
-                    if classical_queue:
-                        nxt, ops = classical_queue.popleft()
-                        nxt.task_start, nxt.server = t, server
-                        seq += 1
-                        heappush(heap, (t + ops / S, _COMPLETION, seq, _CLASSICAL_DONE, nxt))
-                    else:
-                        heappush(free_servers, server)
-                else:  # arrival: admit or drop, then schedule the next arrival
-                    j = job
-                    nxt_job = next(jobs, None)
-                    if nxt_job is not None:
-                        if nxt_job.arrival_s < t:
-                            raise InputError(f"job {nxt_job.job_id}: arrivals must be in time order")
-                        seq += 1
-                        heappush(heap, (nxt_job.arrival_s, _ARRIVAL, seq, _JOB_ARRIVES, nxt_job))
-                    in_window = t >= warmup
-                    arrived += in_window
-                    if n_classical >= max_classical or n_pending >= max_quantum:
-                        if in_window:
-                            dropped += 1
-                            records.append((j.job_id, j.arrival_s, math.nan, math.nan, j.qubits,
-                                            j.priority, j.iterations, 0.0, "dropped"))
-                        continue
-                    job = active[j.job_id] = _ActiveJob(j)
-                    done_kind = None
-
-            # 2. The job moves on to its next task, or completes.
-            k = job.k
-            if done_kind is not None and record:
-                scheduled.append(ScheduledTask(job.job.job_id, k, done_kind, server, job.task_start, t))
-            if k == job.last:
-                self._job_done(job, t)
+    def __init__(self, jobs: Iterable[Job]) -> None:
+        self.jobs = list(jobs)
+        n = len(self.jobs)
+        self.arrival = np.empty(n)
+        self.pre, self.post = np.empty(n), np.empty(n)
+        self.it_const, self.q_const = np.zeros(n), np.zeros(n)
+        self.last = np.empty(n, np.int64)
+        self.offset = np.full(n, -1, np.int64)
+        self.priority = np.empty(n, np.int64)
+        it_parts: list[tuple[float, ...]] = []
+        q_parts: list[tuple[float, ...]] = []
+        flat = 0
+        for i, job in enumerate(self.jobs):
+            self.arrival[i], self.pre[i], self.post[i] = job.arrival_s, job.pre_ops, job.post_ops
+            self.last[i] = 2 * job.iterations + 1
+            self.priority[i] = job.priority
+            its, qs = job.iteration_ops, job.quantum_s
+            if not its:
                 continue
-            k += 1
-            job.k = k
-            if k & 1 or k == 0:  # classical: pre (0), iteration (odd), post (last, odd)
-                ops = job.pre if k == 0 else (job.post if k == job.last else job.its[(k - 1) >> 1])
-                job.task_start = t
-                n_classical += 1
-                if not dedicated:
-                    V += rate * (t - t_v)
-                    t_v = t
-                    rate = S if n_classical <= C else S * C / n_classical
-                    job.server = SHARED_POOL
-                    seq += 1
-                    heappush(ps_heap, (V + ops, seq, job))
-                elif free_servers:
-                    job.server = heappop(free_servers)
-                    seq += 1
-                    heappush(heap, (t + ops / S, _COMPLETION, seq, _CLASSICAL_DONE, job))
-                else:
-                    classical_queue.append((job, ops))
-            elif free_qcs:  # quantum, and a QC is idle
-                job.task_start, job.server = t, heappop(free_qcs)
-                n_quantum_service += 1
-                seq += 1
-                heappush(heap, (t + job.qs[(k - 2) >> 1], _COMPLETION, seq, _QUANTUM_DONE, job))
-            else:  # quantum, all QCs busy: the policy holds it
-                job.queued_at = t
-                push(job)
-                n_pending += 1
+            if its.count(its[0]) == len(its) and qs.count(qs[0]) == len(qs):
+                self.it_const[i], self.q_const[i] = its[0], qs[0]
+            else:
+                self.offset[i] = flat
+                it_parts.append(its)
+                q_parts.append(qs)
+                flat += len(its)
+        self.it_flat = np.fromiter((x for part in it_parts for x in part), float, flat)
+        self.q_flat = np.fromiter((x for part in q_parts for x in part), float, flat)
+        if n > 1 and np.any(np.diff(self.arrival) < 0):
+            bad = int(np.argmax(np.diff(self.arrival) < 0)) + 1
+            raise InputError(f"job {self.jobs[bad].job_id}: arrivals must be in time order")
 
-        if not math.isfinite(end):  # an instance run to completion ends at its last event
-            end = last
-        elif last < end:  # close the integrals at the end of the window
-            dt = end - last
-            area_c += n_classical * dt
-            area_qs += n_quantum_service * dt
-            area_qp += n_pending * dt
-        return self._result(seed, end, arrived, dropped, events, (area_c, area_qs, area_qp))
 
-    def _job_done(self, job: _ActiveJob, t: float) -> None:
-        del self.active[job.job.job_id]
-        if t >= self.warmup:
-            j = job.job
-            self.records.append((j.job_id, j.arrival_s, t, t - j.arrival_s, j.qubits, j.priority,
-                                 j.iterations, job.wait_s, "completed"))
+def simulate(config: SimulationConfig, seed: int = 0) -> ReplicationResult:
+    """Run one replication; deterministic in ``(config, seed)``."""
+    policy = POLICIES.get(config.policy)
+    if policy is None:
+        raise InputError(f"simulation: unknown policy {config.policy!r} "
+                         f"(choose from {sorted(POLICIES)})")
+    jobs = JobArrays(job_source(config, seed))
+    p = config.platform
+    weights = np.unique(jobs.priority) if len(jobs.jobs) else np.ones(1, np.int64)
+    out = run_events(
+        jobs.arrival, np.searchsorted(weights, jobs.priority), jobs.pre, jobs.post, jobs.last,
+        jobs.it_const, jobs.q_const, jobs.offset, jobs.it_flat, jobs.q_flat,
+        p.classical_workers, float(p.worker_capacity_ops_per_s), p.quantum_computers,
+        math.inf if p.max_classical is None else float(p.max_classical),
+        math.inf if p.max_quantum is None else float(p.max_quantum),
+        config.classical_mode == "dedicated", float(config.warmup_s), float(config.duration_s),
+        config.record_schedule, policy.policy_id, policy.randomized, weights.astype(np.int64),
+        stream(seed, "policy"))
+    return _result(config, seed, jobs, *out)
 
-    def _result(self, seed: int, end: float, arrived: int, dropped: int, events: int,
-                areas: tuple[float, float, float]) -> ReplicationResult:
-        for job in self.active.values():  # still running at the end: censored
-            j = job.job
-            self.records.append((j.job_id, j.arrival_s, math.nan, math.nan, j.qubits, j.priority,
-                                 j.iterations, job.wait_s, "censored"))
-        self.records.sort(key=lambda r: (r[1], r[0]))
-        columns = list(zip(*self.records)) if self.records else [()] * len(JOB_FIELDS)
-        jobs = {name: np.asarray(col, dtype=object if name == "status" else None)
-                for name, col in zip(JOB_FIELDS, columns)}
-        jobs["status"] = np.asarray(jobs["status"], dtype=str)
-        times = np.asarray([r[3] for r in self.records if r[8] == "completed"], dtype=float)
-        window = end - self.warmup
-        avg = [a / window if window > 0 else math.nan for a in areas]
-        quantiles = np.quantile(times, [0.25, 0.5, 0.75, 0.95, 0.99]) if times.size else [math.nan] * 5
-        summary = {
-            "arrived": float(arrived),
-            "accepted": float(arrived - dropped),
-            "dropped": float(dropped),
-            "drop_probability": dropped / arrived if arrived else math.nan,
-            "completed": float(times.size),
-            "censored": float(len(self.active)),
-            "job_time_mean_s": float(times.mean()) if times.size else math.nan,
-            "job_time_p25_s": float(quantiles[0]),
-            "job_time_p50_s": float(quantiles[1]),
-            "job_time_p75_s": float(quantiles[2]),
-            "job_time_p95_s": float(quantiles[3]),
-            "job_time_p99_s": float(quantiles[4]),
-            "avg_classical_active": avg[0],
-            "avg_quantum_in_service": avg[1],
-            "avg_quantum_pending": avg[2],
-            "qc_utilization": avg[1] / self.Q,
-            "events": float(events),
-            "sim_end_s": float(end),
-        }
-        schedule = Schedule(tuple(self.scheduled)) if self.config.record_schedule else None
-        return ReplicationResult(seed, summary, jobs, schedule)
+
+def _result(config: SimulationConfig, seed: int, jobs: JobArrays, status, completion, wait,
+            scalars, log_job, log_task, log_kind, log_server, log_start, log_end) -> ReplicationResult:
+    arrived, dropped, events, area_c, area_qs, area_qp, end = scalars.tolist()
+    warmup = float(config.warmup_s)
+    records = []
+    for j, job in enumerate(jobs.jobs):  # arrival order = (arrival_s, job_id) order
+        code = status[j]
+        if code == COMPLETED and completion[j] >= warmup:
+            t = float(completion[j])
+            records.append((job.job_id, job.arrival_s, t, t - job.arrival_s, job.qubits,
+                            job.priority, job.iterations, float(wait[j]), "completed"))
+        elif code == DROPPED and job.arrival_s >= warmup:
+            records.append((job.job_id, job.arrival_s, math.nan, math.nan, job.qubits,
+                            job.priority, job.iterations, 0.0, "dropped"))
+        elif code == ACTIVE:  # still running at the end: censored
+            records.append((job.job_id, job.arrival_s, math.nan, math.nan, job.qubits,
+                            job.priority, job.iterations, float(wait[j]), "censored"))
+    columns = list(zip(*records)) if records else [()] * len(JOB_FIELDS)
+    table = {name: np.asarray(col) for name, col in zip(JOB_FIELDS, columns)}
+    table["status"] = np.asarray(table["status"], dtype=str)
+    times = np.asarray([r[3] for r in records if r[8] == "completed"], dtype=float)
+    window = end - warmup
+    avg = [a / window if window > 0 else math.nan for a in (area_c, area_qs, area_qp)]
+    quantiles = np.quantile(times, [0.25, 0.5, 0.75, 0.95, 0.99]) if times.size else [math.nan] * 5
+    summary = {
+        "arrived": arrived,
+        "accepted": arrived - dropped,
+        "dropped": dropped,
+        "drop_probability": dropped / arrived if arrived else math.nan,
+        "completed": float(times.size),
+        "censored": float(np.count_nonzero(status == ACTIVE)),
+        "job_time_mean_s": float(times.mean()) if times.size else math.nan,
+        "job_time_p25_s": float(quantiles[0]),
+        "job_time_p50_s": float(quantiles[1]),
+        "job_time_p75_s": float(quantiles[2]),
+        "job_time_p95_s": float(quantiles[3]),
+        "job_time_p99_s": float(quantiles[4]),
+        "avg_classical_active": avg[0],
+        "avg_quantum_in_service": avg[1],
+        "avg_quantum_pending": avg[2],
+        "qc_utilization": avg[1] / config.platform.quantum_computers,
+        "events": events,
+        "sim_end_s": end,
+    }
+    schedule = None
+    if config.record_schedule:
+        kinds = (TaskKind.CLASSICAL, TaskKind.QUANTUM)
+        ids = [job.job_id for job in jobs.jobs]
+        schedule = Schedule(tuple(
+            ScheduledTask(ids[j], k, kinds[kind], server, start, stop)
+            for j, k, kind, server, start, stop in zip(
+                log_job.tolist(), log_task.tolist(), log_kind.tolist(), log_server.tolist(),
+                log_start.tolist(), log_end.tolist())))
+    return ReplicationResult(seed, summary, table, schedule)

@@ -1,174 +1,180 @@
-"""Quantum scheduling policies: which pending quantum task a freed QC takes next.
+"""Quantum scheduling policies: which pending quantum task a freed QC runs next.
 
-A policy is a small container of pending tasks with two operations, ``push``
-(a task joins the pending queue) and ``pop`` (a QC is free: remove and return
-the task it runs next). The items are the simulator's per-job records; a
-policy may read their ``priority`` and nothing else (online policies never see
-a job's remaining iterations). New policies subclass :class:`QuantumPolicy`
-and register in :data:`POLICIES`.
+The pending quantum tasks live in plain arrays that the event loop
+(``online/kernel.py``) passes to two functions:
 
-Randomised policies draw from a :class:`Uniforms` stream owned by the run, so
-the same seed gives the same choices.
+- ``push(items, counts, meta, job, level, weights)``: job ``job``'s quantum task
+  joins the pending set; ``level`` indexes its priority in ``weights``;
+- ``pop(items, counts, meta, weights, u) -> job``: a QC is free: remove and
+  return the job whose task runs next. ``u`` is uniform on [0, 1), drawn
+  from the run's policy stream only for randomised policies (one per pop).
+
+``items[level, :]`` holds job indices, ``counts[level]`` how many, and
+``meta`` two integers of policy state. A policy reads a job's priority
+level and nothing else: online policies never see remaining iterations.
+
+Adding a policy: write its push/pop pair below, give it the next id, add a
+branch to :func:`policy_push` / :func:`policy_pop` and an entry to
+:data:`POLICIES`. Every function here compiles with numba (they run inside
+the compiled event loop) and stays plain Python under ``NUMBA_DISABLE_JIT=1``.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from typing import Any, Protocol
+from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
+
+FIFO, LIFO, RANDOM, WEIGHTED = 0, 1, 2, 3
 
 
-class HasPriority(Protocol):
-    priority: int
+@njit(cache=True)
+def fifo_push(items, counts, meta, job, level, weights):
+    """Append at the tail of a ring buffer in row 0 (``meta[0]`` = head)."""
+    cap = items.shape[1]
+    items[0, (meta[0] + counts[0]) % cap] = job
+    counts[0] += 1
 
 
-class Uniforms:
-    """Uniform [0, 1) variates drawn from ``rng`` in blocks (one numpy call per block)."""
-
-    __slots__ = ("_rng", "_block", "_buf", "_i")
-
-    def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
-        self._rng = rng
-        self._block = block
-        self._buf: list[float] = []
-        self._i = 0
-
-    def next(self) -> float:
-        i = self._i
-        if i == len(self._buf):
-            self._buf = self._rng.random(self._block).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+@njit(cache=True)
+def fifo_pop(items, counts, meta, weights, u):
+    """The task that entered the pending set first."""
+    job = items[0, meta[0]]
+    meta[0] = (meta[0] + 1) % items.shape[1]
+    counts[0] -= 1
+    return job
 
 
-class QuantumPolicy:
-    """Base class: the pending quantum tasks and the rule that picks the next one."""
-
-    name = "abstract"
-
-    def __init__(self, uniforms: Uniforms) -> None:
-        self.uniforms = uniforms
-
-    def push(self, item: Any) -> None:
-        raise NotImplementedError
-
-    def pop(self) -> Any:
-        """Remove and return the next task to run; only called when not empty."""
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        raise NotImplementedError
+@njit(cache=True)
+def stack_push(items, counts, meta, job, level, weights):
+    """Append to row 0 (LIFO and random keep one unordered-or-stacked row)."""
+    items[0, counts[0]] = job
+    counts[0] += 1
 
 
-class Fifo(QuantumPolicy):
-    """The task that entered the pending queue first."""
-
-    name = "fifo"
-
-    def __init__(self, uniforms: Uniforms) -> None:
-        super().__init__(uniforms)
-        self._queue: deque = deque()
-        self.push = self._queue.append
-        self.pop = self._queue.popleft
-
-    def __len__(self) -> int:
-        return len(self._queue)
+@njit(cache=True)
+def lifo_pop(items, counts, meta, weights, u):
+    """The task that entered the pending set last."""
+    counts[0] -= 1
+    return items[0, counts[0]]
 
 
-class Lifo(QuantumPolicy):
-    """The task that entered the pending queue last."""
-
-    name = "lifo"
-
-    def __init__(self, uniforms: Uniforms) -> None:
-        super().__init__(uniforms)
-        self._stack: list = []
-        self.push = self._stack.append
-        self.pop = self._stack.pop
-
-    def __len__(self) -> int:
-        return len(self._stack)
+@njit(cache=True)
+def swap_remove(items, counts, row, i):
+    """Remove slot ``i`` of ``row`` by moving the last task into it (O(1), order not kept)."""
+    n = counts[row] - 1
+    last = items[row, n]
+    counts[row] = n
+    if i < n:
+        job = items[row, i]
+        items[row, i] = last
+        return job
+    return last
 
 
-class Random(QuantumPolicy):
-    """Uniformly at random: each of the ``n`` pending tasks with probability ``1/n``.
+@njit(cache=True)
+def random_pop(items, counts, meta, weights, u):
+    """Uniformly at random: each of the ``n`` pending tasks with probability ``1/n``."""
+    return swap_remove(items, counts, 0, int(u * counts[0]))
 
-    The chosen slot is filled with the last task (swap-remove, O(1)); order in
-    the list is irrelevant to a uniform choice.
+
+@njit(cache=True)
+def weighted_push(items, counts, meta, job, level, weights):
+    """Into the bucket of its priority; ``meta[1]`` keeps ``W = sum of pending priorities``."""
+    items[level, counts[level]] = job
+    counts[level] += 1
+    meta[1] += weights[level]
+
+
+@njit(cache=True)
+def weighted_pop(items, counts, meta, weights, u):
+    """Task ``j`` with probability ``w_j / W``, ``W = sum_k w_k`` over pending tasks.
+
+    Buckets in ascending priority; ``u * W`` falls in bucket ``w``'s span of
+    length ``w * n_w`` with the right probability, and ``(u W - start) / w``
+    is then uniform on ``[0, n_w)``: it picks the task inside the bucket.
+    The second test catches ``u W`` rounding onto ``W``: the last non-empty
+    bucket ends exactly at ``W`` (integer sums). O(number of priorities).
+    """
+    total = meta[1]
+    x = u * total
+    start = 0.0
+    for level in range(weights.shape[0]):
+        w = weights[level]
+        span = w * counts[level]
+        if span > 0 and (x < start + span or start + span >= total):
+            meta[1] = total - w
+            return swap_remove(items, counts, level, int((x - start) / w))
+        start += span
+    return -1
+
+
+@njit(cache=True)
+def policy_push(policy_id, items, counts, meta, job, level, weights):
+    if policy_id == FIFO:
+        fifo_push(items, counts, meta, job, level, weights)
+    elif policy_id == WEIGHTED:
+        weighted_push(items, counts, meta, job, level, weights)
+    else:  # LIFO and RANDOM both append to one row
+        stack_push(items, counts, meta, job, level, weights)
+
+
+@njit(cache=True)
+def policy_pop(policy_id, items, counts, meta, weights, u):
+    if policy_id == FIFO:
+        return fifo_pop(items, counts, meta, weights, u)
+    if policy_id == LIFO:
+        return lifo_pop(items, counts, meta, weights, u)
+    if policy_id == RANDOM:
+        return random_pop(items, counts, meta, weights, u)
+    return weighted_pop(items, counts, meta, weights, u)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A registered policy: its id in the event loop and whether it draws randomness."""
+
+    name: str
+    policy_id: int
+    randomized: bool
+    description: str
+
+
+#: Policy registry: name -> Policy.
+POLICIES: dict[str, Policy] = {p.name: p for p in (
+    Policy("fifo", FIFO, False, "the task that entered the pending queue first"),
+    Policy("lifo", LIFO, False, "the task that entered the pending queue last"),
+    Policy("random", RANDOM, True, "uniformly at random"),
+    Policy("weighted", WEIGHTED, True, "at random, with probability proportional to priority"),
+)}
+
+
+class PendingQueue:
+    """The pending set of one policy outside the event loop (tests, notebooks).
+
+    Calls the same functions as the simulator; ``priorities`` lists every
+    priority value that may be pushed.
     """
 
-    name = "random"
+    def __init__(self, name: str, priorities: list[int], capacity: int,
+                 rng: np.random.Generator) -> None:
+        self.policy = POLICIES[name]
+        self.weights = np.asarray(sorted(set(priorities)), dtype=np.int64)
+        self.items = np.empty((len(self.weights), capacity), dtype=np.int64)
+        self.counts = np.zeros(len(self.weights), dtype=np.int64)
+        self.meta = np.zeros(2, dtype=np.int64)
+        self.rng = rng
 
-    def __init__(self, uniforms: Uniforms) -> None:
-        super().__init__(uniforms)
-        self._items: list = []
-        self.push = self._items.append
+    def push(self, job: int, priority: int) -> None:
+        level = int(np.searchsorted(self.weights, priority))
+        policy_push(self.policy.policy_id, self.items, self.counts, self.meta, job, level,
+                    self.weights)
 
-    def pop(self) -> Any:
-        items = self._items
-        i = int(self.uniforms.next() * len(items))
-        last = items.pop()
-        if i < len(items):
-            items[i], last = last, items[i]
-        return last
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-class Weighted(QuantumPolicy):
-    """At random, task ``j`` with probability ``w_j / sum_k w_k`` (its job's priority).
-
-    Tasks are kept in one bucket per priority value. One uniform ``u`` on
-    ``[0, W)``, ``W = sum_w w * n_w``, picks bucket ``w`` when ``u`` falls in
-    its span of length ``w * n_w``; ``(u - start) / w`` is then uniform on
-    ``[0, n_w)`` and picks the task inside the bucket. Cost: O(distinct
-    priorities) per pick.
-    """
-
-    name = "weighted"
-
-    def __init__(self, uniforms: Uniforms) -> None:
-        super().__init__(uniforms)
-        self._buckets: dict[int, list] = {}
-        self._pairs: list[tuple[int, list]] = []  # (priority, bucket), ascending priority
-        self._total = 0  # W, an exact integer
-        self._count = 0
-
-    def push(self, item: HasPriority) -> None:
-        w = item.priority
-        bucket = self._buckets.get(w)
-        if bucket is None:
-            bucket = self._buckets[w] = []
-            self._pairs = sorted(self._buckets.items())
-        bucket.append(item)
-        self._total += w
-        self._count += 1
-
-    def pop(self) -> Any:
-        total = self._total
-        u = self.uniforms.next() * total
-        start = 0.0
-        for w, bucket in self._pairs:
-            span = w * len(bucket)
-            # The second test catches u rounding onto the total: the last
-            # non-empty bucket always ends exactly at W (integer sums).
-            if span and (u < start + span or start + span >= total):
-                i = int((u - start) / w)
-                last = bucket.pop()
-                if i < len(bucket):
-                    bucket[i], last = last, bucket[i]
-                self._total = total - w
-                self._count -= 1
-                return last
-            start += span
-        raise IndexError("pop from an empty weighted queue")
+    def pop(self) -> int:
+        u = self.rng.random() if self.policy.randomized else 0.0
+        return int(policy_pop(self.policy.policy_id, self.items, self.counts, self.meta,
+                              self.weights, u))
 
     def __len__(self) -> int:
-        return self._count
-
-
-#: Policy registry: name -> class.
-POLICIES: dict[str, type[QuantumPolicy]] = {p.name: p for p in (Fifo, Lifo, Random, Weighted)}
+        return int(self.counts.sum())
