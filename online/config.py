@@ -9,6 +9,7 @@ import numpy as np
 
 from hqsched.instances.model import InputError, Instance, Platform
 from hqsched.instances.schedule import Schedule
+from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec
 
 CLASSICAL_MODES = ("serverless", "dedicated")
@@ -28,7 +29,7 @@ class SimulationConfig:
     classical_mode: str = "serverless"
     duration_s: float = 7 * 86400.0
     warmup_s: float = 0.0
-    workload: WorkloadSpec | None = None
+    workload: WorkloadSpec | SyntheticWorkload | None = None
     instance: Instance | None = None
     traces_dir: str | None = None
     record_schedule: bool = False
