@@ -168,6 +168,10 @@ class JobSampler:
                          for q in spec.qubits}
         self._qubits = np.asarray(spec.qubits)
         self._priorities = np.asarray(spec.priorities)
+        # Row counts per qubit count, as the array rng.integers draws against.
+        self._sizes = {q: np.asarray([len(p.pre_ops), len(p.iteration_ops), len(p.post_ops),
+                                      len(p.iterations), len(p.quantum_s)], dtype=np.int64)
+                       for q, p in self.profiles.items()}
 
     def sample(self, rng: np.random.Generator, job_id: int, arrival_s: float) -> Job:
         q = int(self._qubits[rng.integers(len(self._qubits))])
@@ -181,9 +185,7 @@ class JobSampler:
         if p is None:
             raise InputError(f"job {job_id}: qubits={qubits} is not in the workload's "
                              f"qubit set {sorted(self.profiles)}")
-        sizes = (len(p.pre_ops), len(p.iteration_ops), len(p.post_ops),
-                 len(p.iterations), len(p.quantum_s))
-        i_pre, i_it, i_post, i_n, i_q = rng.integers(0, sizes)
+        i_pre, i_it, i_post, i_n, i_q = rng.integers(0, self._sizes[qubits]).tolist()
         n = int(p.iterations[i_n])
         if self.spec.iteration_scale != 1.0:
             n = max(1, round(n * self.spec.iteration_scale))
