@@ -1,0 +1,346 @@
+"""The optimal-versus-online gap study (GitHub issue 4).
+
+For ``instances`` trace-derived instances (instance ``k`` is
+``small_instance(jobs, iterations, qubits, seed=base_seed + k, interarrival_s,
+priorities)``) and every quantum policy, with admission off:
+
+- **dedicated mode**: ratio = online sum of delays / offline optimum on
+  ``C`` dedicated classical servers and ``Q`` QCs;
+- **serverless mode**: ratio = online (processor-sharing) sum of delays /
+  the ``C = infinity`` bound (MODEL.md). That bound is below the serverless
+  optimum too, so this ratio OVER-states how far a policy is from the best
+  serverless schedule.
+
+Randomised policies (``random``, ``weighted``) use policy seed
+``base_seed + k`` on instance ``k`` (the simulator's ``"policy"`` stream), so
+a study is deterministic.
+
+Each MILP has a time limit (wall clock). The dedicated solve gets the best
+online dedicated schedule as MIP start. When an optimum is not proven:
+
+- ``ratio_inc`` = online / incumbent is a LOWER estimate of the true ratio
+  (incumbent >= optimum);
+- ``ratio_bound`` = online / lower bound is an UPPER estimate (bound <= optimum);
+  the dedicated lower bound is max(solver best_bound, C = infinity bound).
+
+When proven, both are the ratio (up to HiGHS's 1e-7 relative gap).
+
+Resumable: every finished instance is one unit of a
+:class:`~hqsched.online.results_store.ResultStore` under ``out`` (written
+atomically); a rerun with the same settings skips them. Outputs in ``out``:
+``gap_instances.csv`` (one row per instance, policy and mode),
+``gap_summary.csv`` (the table) and ``gap_boxplot.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hqsched.formulation.generate import small_instance
+from hqsched.formulation.solve import solve_delays
+from hqsched.instances.io import atomic_write_text
+from hqsched.instances.model import Instance, Platform
+from hqsched.online.config import SimulationConfig
+from hqsched.online.engine import simulate
+from hqsched.online.policies import POLICIES
+from hqsched.online.results_store import ResultStore
+from hqsched.online.stats import t_interval
+
+MODES = ("dedicated", "serverless")
+INSTANCES_CSV = "gap_instances.csv"
+SUMMARY_CSV = "gap_summary.csv"
+BOXPLOT_PNG = "gap_boxplot.png"
+
+
+@dataclass(frozen=True)
+class GapConfig:
+    """One study. Times in seconds; ``worker_capacity_ops_per_s`` is S.
+
+    Default load: Poisson arrivals every 20 s on average against classical
+    ``pre`` tasks of ~14 s (traces) on ``C = 1`` worker (classical utilisation
+    ~0.7 while jobs arrive) and 3 quantum iterations of ~3-4 s on ``Q = 2``
+    QCs: quantum queues form often enough that the policies differ on about
+    half of the instances, yet 6 x 3 MILPs stay small. Priorities 1, 2, 4
+    are drawn so that ``weighted`` differs from ``random``; the objective is
+    the unweighted sum of delays unless ``weighted``.
+    """
+
+    instances: int = 200
+    jobs: int = 6
+    iterations: int = 3
+    classical_workers: int = 1
+    quantum_computers: int = 2
+    worker_capacity_ops_per_s: float = 1e9
+    qubits: tuple[int, ...] = (4, 6, 8, 10)
+    priorities: tuple[int, ...] = (1, 2, 4)
+    interarrival_s: float = 20.0
+    base_seed: int = 0
+    weighted: bool = False
+    #: per-solve wall-clock limits: dedicated MILP and C = infinity MILP
+    time_limit_s: float = 3.0
+    relax_time_limit_s: float = 2.0
+    policies: tuple[str, ...] = field(default_factory=lambda: tuple(sorted(POLICIES)))
+
+    def manifest(self) -> dict[str, Any]:
+        """What identifies the study's results (time limits included: they change the numbers)."""
+        doc = asdict(self)
+        doc.pop("instances")  # more instances extend a study, they do not change it
+        doc.update(qubits=list(self.qubits), priorities=list(self.priorities),
+                   policies=list(self.policies), study="hqsched.validation.gap")
+        return doc
+
+    def instance(self, k: int) -> Instance:
+        return small_instance(self.jobs, self.iterations, self.qubits, seed=self.base_seed + k,
+                              interarrival_s=self.interarrival_s, priorities=self.priorities,
+                              worker_capacity_ops_per_s=self.worker_capacity_ops_per_s)
+
+
+def unit_id(k: int) -> str:
+    return f"instance-{k:06d}"
+
+
+def _online(cfg: GapConfig, inst: Instance, policy: str, mode: str, seed: int):
+    platform = Platform(cfg.classical_workers, cfg.worker_capacity_ops_per_s,
+                        cfg.quantum_computers, None, None)  # admission off
+    return simulate(SimulationConfig(platform, policy=policy, classical_mode=mode,
+                                     duration_s=math.inf, instance=inst,
+                                     record_schedule=(mode == "dedicated")), seed)
+
+
+def _sum_delays(cfg: GapConfig, result) -> float:
+    """Sum of (weighted) delays of a run to completion, from the per-job records (s)."""
+    jobs = result.jobs
+    if not np.all(jobs["status"] == "completed"):
+        raise RuntimeError("an instance run to completion left a job unfinished")
+    w = jobs["priority"].astype(float) if cfg.weighted else 1.0
+    return float(np.sum(w * jobs["job_time_s"].astype(float)))
+
+
+def _ratio(num: float, den: float | None) -> float:
+    return num / den if den is not None and den > 0 else math.nan
+
+
+def study_instance(cfg: GapConfig, k: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Solve and simulate instance ``k``: (scalar summary, per policy x mode table)."""
+    t0 = time.perf_counter()
+    inst = cfg.instance(k)
+    seed = cfg.base_seed + k
+    runs = {(p, m): _online(cfg, inst, p, m, seed) for p in cfg.policies for m in MODES}
+    online = {key: _sum_delays(cfg, r) for key, r in runs.items()}
+    # MIP start: the best online dedicated schedule (feasible offline, MODEL.md).
+    best_policy = min(cfg.policies, key=lambda p: online[(p, "dedicated")])
+    warm = runs[(best_policy, "dedicated")].schedule
+    C, Q, S = cfg.classical_workers, cfg.quantum_computers, cfg.worker_capacity_ops_per_s
+    ded = solve_delays(inst, C, Q, S, weighted=cfg.weighted, time_limit_s=cfg.time_limit_s,
+                       warm_start=warm)
+    relax = solve_delays(inst, None, Q, S, weighted=cfg.weighted,
+                         time_limit_s=cfg.relax_time_limit_s)
+    for name, res in (("dedicated", ded), ("C=inf", relax)):
+        if res.status not in ("optimal", "feasible"):
+            raise RuntimeError(f"instance {k}: {name} solve {res.status}: {res.message}")
+    summary = {
+        "instance": k, "seed": seed,
+        "opt_status": ded.status, "opt_incumbent_s": ded.objective, "opt_bound_s": ded.best_bound,
+        "opt_solve_s": ded.solve_time_s,
+        "relax_status": relax.status, "relax_incumbent_s": relax.objective,
+        "relax_bound_s": relax.best_bound, "relax_solve_s": relax.solve_time_s,
+        "best_online_dedicated_s": online[(best_policy, "dedicated")],
+        "wall_s": time.perf_counter() - t0,
+    }
+    rows: dict[str, list] = {c: [] for c in ("policy", "mode", "online_s", "reference_s",
+                                             "bound_s", "proven", "ratio_inc", "ratio_bound")}
+    # Lower bounds: the relaxation's optimum (or its bound) is <= the dedicated
+    # optimum too, so the dedicated bound is the larger of the two (free, and
+    # sometimes tighter than a time-limited dedicated solve's bound).
+    relax_lb = relax.objective if relax.status == "optimal" else relax.best_bound
+    ded_lb = ded.objective if ded.status == "optimal" else max(
+        b for b in (ded.best_bound, relax_lb, 0.0) if b is not None)
+    summary["opt_lower_bound_s"] = ded_lb
+    for (p, m), value in online.items():
+        ref = ded if m == "dedicated" else relax
+        bound = ded_lb if m == "dedicated" else relax_lb
+        rows["policy"].append(p)
+        rows["mode"].append(m)
+        rows["online_s"].append(value)
+        rows["reference_s"].append(float(ref.objective))
+        rows["bound_s"].append(float(bound) if bound is not None else math.nan)
+        rows["proven"].append(ref.status == "optimal")
+        rows["ratio_inc"].append(_ratio(value, ref.objective))
+        rows["ratio_bound"].append(_ratio(value, bound))
+    table = {c: np.asarray(v) for c, v in rows.items()}
+    return summary, table
+
+
+def _work(args: tuple[GapConfig, int]) -> tuple[int, dict[str, Any], dict[str, np.ndarray]]:
+    cfg, k = args
+    summary, table = study_instance(cfg, k)
+    return k, summary, table
+
+
+def run_study(cfg: GapConfig, out: str | Path, processes: int = 2,
+              progress: bool = True) -> pd.DataFrame:
+    """Run (or resume) the study into ``out``; returns the per-instance frame.
+
+    Finished instances are saved as they complete; the CSV, summary and plot
+    are (re)written at the end from everything in ``out``.
+    """
+    store = ResultStore(out)
+    store.claim(cfg.manifest())
+    todo = [k for k in range(cfg.instances) if not store.has(unit_id(k))]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.instances, initial=cfg.instances - len(todo), desc="gap",
+                   unit="inst")
+    try:
+        if processes > 1 and len(todo) > 1:
+            with ProcessPoolExecutor(min(processes, len(todo))) as pool:
+                futures = [pool.submit(_work, (cfg, k)) for k in todo]
+                for fut in as_completed(futures):
+                    k, summary, table = fut.result()
+                    store.save(unit_id(k), summary, table)
+                    if bar:
+                        bar.update()
+        else:
+            for k in todo:
+                _, summary, table = _work((cfg, k))
+                store.save(unit_id(k), summary, table)
+                if bar:
+                    bar.update()
+    finally:
+        if bar:
+            bar.close()
+    frame = load_study(cfg, out)
+    write_outputs(frame, out)
+    return frame
+
+
+def load_study(cfg: GapConfig, out: str | Path) -> pd.DataFrame:
+    """One row per (instance, policy, mode) from the store, instance columns repeated."""
+    store = ResultStore(out)
+    parts = []
+    for k in range(cfg.instances):
+        if not store.has(unit_id(k)):
+            continue
+        summary, table = store.load(unit_id(k))
+        part = pd.DataFrame(table)
+        for key, value in summary.items():
+            part[key] = value
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame()
+    frame = pd.concat(parts, ignore_index=True)
+    first = ["instance", "seed", "policy", "mode", "online_s", "reference_s", "bound_s",
+             "proven", "ratio_inc", "ratio_bound"]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per policy and mode: n, proven, and mean [95% CI] / median / p95 / max of both ratios."""
+    rows = []
+    # Paired view (same instance, same denominator): how often each policy is
+    # the best online one in its mode, ties (within 1e-9 relative) counting for all.
+    best = frame.groupby(["mode", "instance"])["online_s"].transform("min")
+    is_best = frame["online_s"] <= best * (1 + 1e-9)
+    for (mode, policy), g in frame.groupby(["mode", "policy"], sort=True):
+        row: dict[str, Any] = {"mode": mode, "policy": policy, "n": len(g),
+                               "proven": int(g["proven"].sum()),
+                               "best_online": int(is_best[g.index].sum())}
+        for col in ("ratio_inc", "ratio_bound"):
+            x = g[col].to_numpy(dtype=float)
+            mean, lo, hi, _ = t_interval(x)
+            row.update({f"{col}_mean": mean, f"{col}_ci_low": lo, f"{col}_ci_high": hi,
+                        f"{col}_median": float(np.nanmedian(x)),
+                        f"{col}_p95": float(np.nanpercentile(x, 95)),
+                        f"{col}_max": float(np.nanmax(x))})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    """The summary as a fixed-width text table (ratios: lower estimate | upper estimate).
+
+    ``best``: instances on which the policy's online sum of delays is the
+    smallest of all policies in its mode (ties count for every tied policy).
+    """
+    head = (f"{'mode':<10} {'policy':<9} {'n':>4} {'proven':>6} {'best':>5}  "
+            f"{'ratio vs incumbent (lower est.)':<44}  {'ratio vs bound (upper est.)'}")
+    sub = (f"{'':<10} {'':<9} {'':>4} {'':>6} {'':>5}  "
+           + f"{'mean [95% CI]':<23} {'median':>6} {'p95':>6} {'max':>6}  " * 2)
+    lines = [head, sub.rstrip()]
+    for r in summary.itertuples(index=False):
+        d = r._asdict()
+        cells = []
+        for col in ("ratio_inc", "ratio_bound"):
+            ci = f"{d[col + '_mean']:.3f} [{d[col + '_ci_low']:.3f}, {d[col + '_ci_high']:.3f}]"
+            cells.append(f"{ci:<23} {d[col + '_median']:>6.3f} {d[col + '_p95']:>6.3f} "
+                         f"{d[col + '_max']:>6.3f}")
+        lines.append(f"{d['mode']:<10} {d['policy']:<9} {d['n']:>4} {d['proven']:>6} "
+                     f"{d['best_online']:>5}  "
+                     f"{cells[0]}  {cells[1]}")
+    return "\n".join(lines)
+
+
+def write_outputs(frame: pd.DataFrame, out: str | Path) -> None:
+    """gap_instances.csv, gap_summary.csv (atomic) and gap_boxplot.png."""
+    out = Path(out)
+    if frame.empty:
+        return
+    atomic_write_text(out / INSTANCES_CSV, frame.to_csv(index=False, float_format="%.10g"))
+    atomic_write_text(out / SUMMARY_CSV, summarize(frame).to_csv(index=False,
+                                                                 float_format="%.6g"))
+    boxplot(frame, out / BOXPLOT_PNG)
+
+
+def boxplot(frame: pd.DataFrame, path: str | Path) -> None:
+    """One panel per mode; per policy a box of ratio vs incumbent and one vs bound."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    policies = sorted(frame["policy"].unique())
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=False)
+    titles = {"dedicated": "Dedicated: online / offline optimum",
+              "serverless": "Serverless: online / C=\u221e bound"}
+    for ax, mode in zip(axes, MODES):
+        g = frame[frame["mode"] == mode]
+        data, pos, colors = [], [], []
+        for i, p in enumerate(policies):
+            gp = g[g["policy"] == p]
+            for j, (col, color) in enumerate((("ratio_inc", "#4C72B0"),
+                                              ("ratio_bound", "#DD8452"))):
+                data.append(gp[col].dropna().to_numpy(dtype=float))
+                pos.append(3 * i + j)
+                colors.append(color)
+        bp = ax.boxplot(data, positions=pos, widths=0.8, patch_artist=True, showmeans=True,
+                        flierprops={"markersize": 3}, medianprops={"color": "black"},
+                        meanprops={"marker": "^", "markerfacecolor": "white",
+                                   "markeredgecolor": "black", "markersize": 5})
+        for patch, color in zip(bp["boxes"], colors):
+            patch.set_facecolor(color)
+            patch.set_alpha(0.75)
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+        ax.set_xticks([3 * i + 0.5 for i in range(len(policies))], policies)
+        n_inst = g["instance"].nunique()
+        proven = int(g.drop_duplicates("instance")["proven"].sum())
+        ax.set_title(f"{titles[mode]}\n({n_inst} instances, {proven} proven optimal)",
+                     fontsize=10)
+        ax.set_ylabel("sum of delays ratio")
+        ax.grid(axis="y", alpha=0.3)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.75) for c in ("#4C72B0", "#DD8452")]
+    fig.legend(handles, ["vs incumbent (lower estimate)", "vs best bound (upper estimate)"],
+               loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)  # atomic, like the CSVs
