@@ -18,10 +18,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     from hqsched.formulation.cli import register as register_formulation
+    from hqsched.online.campaign_cli import register as register_campaign
     from hqsched.online.cli import register as register_online
+    from hqsched.validation.report_cli import register as register_report
+    from hqsched.validation.gap_cli import register as register_gap
 
     register_online(sub)
     register_formulation(sub)
+    register_campaign(sub)
+    register_report(sub)
+    register_gap(sub)
     # The solver's incumbent comes from the online simulator; formulation
     # itself never imports online (data flows one way), so it is plugged here.
     import hqsched.formulation.cli as formulation_cli

@@ -1,0 +1,118 @@
+"""``hqsched campaign run|status|list``: Monte Carlo campaigns over a parameter grid."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from hqsched.instances.model import InputError
+from hqsched.online import campaign as cmp
+from hqsched.online.campaign_run import EXECUTORS, run_campaign
+
+EXAMPLES = """\
+examples:
+  hqsched campaign run small --out results/small            (bundled study, local processes)
+  hqsched campaign run small --seeds 0-19 --out results/small20
+  hqsched campaign run studies/big-q.toml --out results/big-q --yes --executor ray --address auto
+  hqsched campaign status results/big-q
+  hqsched campaign list                                     (bundled studies)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``campaign`` subcommand and its ``run``, ``status`` and ``list`` actions."""
+    p = subparsers.add_parser(
+        "campaign", help="Monte Carlo campaigns: a grid of scenarios x seeds, resumable",
+        description="Run a campaign file (TOML: seeds, [fixed] and [grid] scenario options "
+                    "with the names of `hqsched simulate`) as one unit per (grid point, seed), "
+                    "saved as each finishes; rerunning resumes.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
+
+    r = sub.add_parser("run", help="run (or resume) a campaign",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("campaign", metavar="FILE|NAME",
+                   help="campaign TOML file, or the name of a bundled study (small, big-q, big-c)")
+    r.add_argument("--out", required=True, metavar="DIR",
+                   help="output directory; rerunning the same command resumes from it")
+    r.add_argument("--seeds", metavar="SEEDS",
+                   help="override the file's seeds: 0-19, 1,5,9 or n=20")
+    r.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local processes (default) or ray (pip install 'hqsched[ray]')")
+    r.add_argument("--address", metavar="ADDR",
+                   help="Ray cluster: auto (a running cluster) or host:port; default: start a "
+                        "local Ray instance")
+    r.add_argument("--processes", type=_positive_int, metavar="N",
+                   help="local worker processes (default: all cores; 1 = no pool); with ray "
+                        "and no --address, the CPUs of the local Ray instance")
+    r.add_argument("--max-units", type=_positive_int, default=cmp.DEFAULT_MAX_UNITS, metavar="N",
+                   help=f"refuse campaigns of more units unless --yes "
+                        f"(default {cmp.DEFAULT_MAX_UNITS})")
+    r.add_argument("--yes", action="store_true", help="run even if larger than --max-units")
+    r.add_argument("--overwrite", action="store_true",
+                   help="discard results of a different campaign in --out")
+    r.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
+    r.set_defaults(func=run)
+
+    s = sub.add_parser("status", help="done / left / failed units of an output directory")
+    s.add_argument("out", metavar="DIR")
+    s.set_defaults(func=show_status)
+
+    ls = sub.add_parser("list", help="list the bundled studies")
+    ls.set_defaults(func=list_studies)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return n
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Load and check the campaign, refuse oversize grids, run what is left, print counts."""
+    campaign = cmp.load_campaign(ns.campaign, seeds=ns.seeds,
+                                 max_units=None if ns.yes else ns.max_units)
+    if ns.executor == "ray":
+        from hqsched.online.campaign_run import import_ray
+        import_ray()  # fail now, with the install hint, not after claiming --out
+    elif ns.address is not None:
+        raise InputError("--address: only used with --executor ray")
+    print(f"campaign {campaign.name}: {len(campaign.points)} point(s) x {len(campaign.seeds)} "
+          f"seed(s) = {campaign.n_units} units -> {ns.out}", file=sys.stderr)
+    start = time.perf_counter()
+    rep = run_campaign(campaign, ns.out, executor=ns.executor, processes=ns.processes,
+                       address=ns.address, overwrite=ns.overwrite, force_progress=ns.progress)
+    wall = time.perf_counter() - start
+    print(f"campaign {campaign.name}: {rep.finished} unit(s) run in {wall:.1f} s, "
+          f"{rep.skipped} already done, {len(rep.failed)} failed (of {rep.total}); "
+          f"results in {ns.out}")
+    if rep.failed:
+        print(f"failed units are recorded in {ns.out}/{cmp.FAILED_DIR}/ and retried on rerun; "
+              f"see `hqsched campaign status {ns.out}`")
+        return 1
+    return 0
+
+
+def show_status(ns: argparse.Namespace) -> int:
+    """Print done / left / failed counts and the failures; exit 0 only when all are done."""
+    st = cmp.status(ns.out)
+    plan = cmp.read_plan(ns.out)
+    print(f"campaign {plan.get('name', '?')} in {ns.out}: {len(st.done)} done, "
+          f"{len(st.left)} left, {len(st.failed)} failed (of {st.total})")
+    for unit, err in st.failed.items():
+        print(f"  failed {unit}: {err}")
+    return 0 if len(st.done) == st.total else 1
+
+
+def list_studies(ns: argparse.Namespace) -> int:
+    """Print the bundled studies and their descriptions."""
+    for name, path in sorted(cmp.bundled_studies().items()):
+        c = cmp.load_campaign(str(path))
+        print(f"{name:8s} {len(c.points):3d} point(s) x {len(c.seeds)} seeds  {c.description}")
+    return 0

@@ -1,0 +1,409 @@
+"""Campaign report: PNG figures (matplotlib, Agg), CSV tables and a Markdown page.
+
+The figures follow the paper's Section IV and are drawn only when the
+campaign varied their axes:
+
+- job execution time box plots per grid point (e.g. per policy), grouped by
+  qubits and by priority (Fig. 10) - campaigns of at most 12 points;
+- heat maps over resource x load of the drop probability (Q: Fig. 11,
+  C: Fig. 12) and of the average classical and quantum tasks (Fig. 13);
+- job execution time box plots per resource value at 8 jobs/h, i.e. a 450 s
+  mean inter-arrival time (Fig. 14).
+
+Box plots (log time axis for the per-point ones) show the quartiles, whiskers
+at 1.5 IQR and outliers as dots, over
+the completed jobs of all seeds (jobs still running at the end are censored
+and counted in the tables). Every mean in the tables and heat maps carries
+its 95% t interval across seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from hqsched.instances.io import atomic_write_text  # noqa: E402
+from hqsched.online.stats import format_number  # noqa: E402
+from hqsched.validation import report_data as rd  # noqa: E402
+from hqsched.validation.report_paper import paper_comparison  # noqa: E402
+
+RESOURCES = {"quantum-computers": ("Q", "quantum computers Q"),
+             "classical-workers": ("C", "classical workers C")}
+#: Paper Fig. 14's representative load: 8 jobs/h.
+FIG14_INTERARRIVAL_S = 450.0
+MAX_BOX_POINTS = 12
+HOUR = 3600.0
+
+
+# --------------------------------------------------------------------------
+# The page: a list of blocks rendered as Markdown (and optionally HTML)
+# --------------------------------------------------------------------------
+
+@dataclass
+class Page:
+    """Markdown text built block by block; figures are files beside it."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def h(self, level: int, text: str) -> None:
+        self.lines += [f"{'#' * level} {text}", ""]
+
+    def p(self, text: str) -> None:
+        self.lines += [text, ""]
+
+    def img(self, file: str, alt: str) -> None:
+        self.lines += [f"![{alt}]({file})", ""]
+
+    def table(self, frame: pd.DataFrame) -> None:
+        """A GitHub-flavoured Markdown table of already formatted cells."""
+        cols = [str(c) for c in frame.columns]
+        self.lines.append("| " + " | ".join(cols) + " |")
+        self.lines.append("|" + "|".join("---" for _ in cols) + "|")
+        for row in frame.itertuples(index=False):
+            self.lines.append("| " + " | ".join(str(v) for v in row) + " |")
+        self.lines.append("")
+
+    def text(self) -> str:
+        return "\n".join(self.lines).rstrip() + "\n"
+
+
+def ci_text(mean: float, lo: float, hi: float, scale: float = 1.0) -> str:
+    """``mean [lo, hi]`` with short numbers; the CI is n/a with fewer than 2 seeds."""
+    if not math.isfinite(mean):
+        return "n/a"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{format_number(mean / scale)} [n/a]"
+    return (f"{format_number(mean / scale)} "
+            f"[{format_number(lo / scale)}, {format_number(hi / scale)}]")
+
+
+def _ci_col(frame: pd.DataFrame, metric: str, scale: float = 1.0) -> list[str]:
+    return [ci_text(m, lo, hi, scale) for m, lo, hi in
+            zip(frame[metric], frame[f"{metric}_ci_low"], frame[f"{metric}_ci_high"])]
+
+
+# --------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------
+
+def _point_labels(data: rd.CampaignData, keys: Sequence[str]) -> list[str]:
+    """Short labels of grid points from the varied parameters only."""
+    varied = data.varied()
+    if not varied:
+        return ["all"] * len(keys)
+    return ["\n".join(f"{_short(k)}={_fmt(data.params.loc[key, k])}" for k in varied)
+            if len(varied) > 1 else _fmt(data.params.loc[key, varied[0]]) for key in keys]
+
+
+def _short(name: str) -> str:
+    return {"quantum-computers": "Q", "classical-workers": "C", "interarrival": "T",
+            "worker-capacity": "S"}.get(name, name)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
+    """Job time (h) box plots per grid point, one box per value of ``by`` (Fig. 10)."""
+    jobs = data.jobs[data.jobs["status"] == "completed"]
+    groups = sorted(jobs[by].unique())
+    keys = [k for k in data.params.index if k in data.results]
+    if len(groups) < 2 or not (1 <= len(keys) <= MAX_BOX_POINTS):
+        return False
+    labels = _point_labels(data, keys)
+    width = 0.8 / len(groups)
+    colors = plt.cm.viridis(np.linspace(0.1, 0.9, len(groups)))
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.6 * len(keys) + 2), 4.2), dpi=120)
+    for g, (value, color) in enumerate(zip(groups, colors)):
+        sel = jobs[jobs[by] == value]
+        series = [sel.loc[sel["point"] == k, "job_time_s"].to_numpy(float) / HOUR for k in keys]
+        pos = np.arange(len(keys)) + (g - (len(groups) - 1) / 2) * width
+        bp = ax.boxplot(series, positions=pos, widths=width * 0.85, patch_artist=True,
+                        flierprops=dict(marker=".", markersize=2, alpha=0.3,
+                                        markeredgecolor=color),
+                        medianprops=dict(color="black"), manage_ticks=False)
+        for patch in bp["boxes"]:
+            patch.set_facecolor(color)
+            patch.set_alpha(0.8)
+        ax.plot([], [], "s", color=color, label=f"{value}")
+    ax.set_xticks(np.arange(len(keys)), labels)
+    ax.set_xlabel(", ".join(data.varied()) or "campaign")
+    # Log scale: LIFO-like tails reach 10x the median and would flatten every box.
+    ax.set_yscale("log")
+    ax.set_ylabel("job execution time (h, log scale)")
+    ax.set_title(f"Job execution time by {by} (completed jobs, {_seeds_text(data)})")
+    ax.legend(title=by, ncol=min(len(groups), 6), fontsize=8, title_fontsize=8,
+              loc="upper left")
+    ax.grid(axis="y", which="both", alpha=0.25)
+    _save(fig, path)
+    return True
+
+
+def heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric: str,
+            title: str, path: Path, percent: bool = False) -> bool:
+    """Mean of ``metric`` over resource (x) x load (y), cells annotated with +-CI half-width."""
+    if not _is_plane(data, resource):
+        return False
+    frame = summary.assign(load=rd.load_axis(summary["interarrival"]))
+    xs = sorted(frame[resource].unique())
+    ys = sorted(frame["load"].unique())
+    mean = np.full((len(ys), len(xs)), np.nan)
+    half = np.full_like(mean, np.nan)
+    for _, row in frame.iterrows():
+        i, j = ys.index(row["load"]), xs.index(row[resource])
+        mean[i, j] = row[metric]
+        half[i, j] = (row[f"{metric}_ci_high"] - row[f"{metric}_ci_low"]) / 2
+    scale = 100.0 if percent else 1.0
+    fig, ax = plt.subplots(figsize=(1.05 * len(xs) + 2.6, 0.62 * len(ys) + 1.9), dpi=120)
+    im = ax.imshow(mean * scale, origin="lower", aspect="auto", cmap="viridis")
+    cbar = fig.colorbar(im, ax=ax)
+    cbar.set_label(("%" if percent else "") + " mean across seeds")
+    vmin, vmax = np.nanmin(mean * scale), np.nanmax(mean * scale)
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if not math.isfinite(mean[i, j]):
+                continue
+            v = mean[i, j] * scale
+            bright = (v - vmin) / (vmax - vmin) > 0.6 if vmax > vmin else False
+            ci = f"\n±{half[i, j] * scale:.2g}" if math.isfinite(half[i, j]) else ""
+            ax.text(j, i, f"{v:.3g}{ci}", ha="center", va="center", fontsize=7,
+                    color="black" if bright else "white")
+    ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
+    ax.set_yticks(range(len(ys)), [f"{y:.3g} ({3600 / y:g} s)" for y in ys])
+    ax.set_xlabel(RESOURCES[resource][1])
+    ax.set_ylabel("load, jobs/h (mean inter-arrival)")
+    ax.set_title(f"{title}\n(cells: mean ± 95% CI half-width, {_seeds_text(data)})",
+                 fontsize=10)
+    _save(fig, path)
+    return True
+
+
+def box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float | None:
+    """Job time (h) box plots per resource value at 8 jobs/h (Fig. 14); the load used."""
+    others = [k for k in data.varied() if k not in (resource, "interarrival")]
+    if resource not in data.varied() or others:
+        return None
+    params = data.params
+    if "interarrival" in data.varied():
+        at = params["interarrival"].astype(float)
+        if not np.isclose(at, FIG14_INTERARRIVAL_S).any():
+            return None
+        keys = [k for k in params.index[np.isclose(at, FIG14_INTERARRIVAL_S)]
+                if k in data.results]
+        interarrival = FIG14_INTERARRIVAL_S
+    else:
+        keys = [k for k in params.index if k in data.results]
+        interarrival = float(data.plan["fixed"].get("interarrival", 600.0))
+    keys = sorted(keys, key=lambda k: params.loc[k, resource])
+    jobs = data.jobs[data.jobs["status"] == "completed"]
+    series = [jobs.loc[jobs["point"] == k, "job_time_s"].to_numpy(float) / HOUR for k in keys]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=120)
+    ax.boxplot(series, patch_artist=True,
+               boxprops=dict(facecolor=plt.cm.viridis(0.6), alpha=0.8),
+               medianprops=dict(color="black"),
+               flierprops=dict(marker=".", markersize=2, alpha=0.3))
+    ax.set_xticks(range(1, len(keys) + 1), [f"{params.loc[k, resource]:g}" for k in keys])
+    ax.set_xlabel(RESOURCES[resource][1])
+    ax.set_ylabel("job execution time (h)")
+    ax.set_title(f"Job execution time at {3600 / interarrival:.3g} jobs/h "
+                 f"({interarrival:g} s inter-arrival), {_seeds_text(data)}", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_ylim(bottom=0)
+    _save(fig, path)
+    return interarrival
+
+
+def _is_plane(data: rd.CampaignData, resource: str) -> bool:
+    """True when the grid is exactly resource x interarrival (both varied)."""
+    return set(data.varied()) == {resource, "interarrival"}
+
+
+def _seeds_text(data: rd.CampaignData) -> str:
+    n = data.runs.groupby("point").size()
+    return f"{n.min()} seeds" if n.min() == n.max() else f"{n.min()}-{n.max()} seeds"
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------
+
+def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | None = None,
+                 html: bool = False) -> Path:
+    """Write figures, tables (CSV) and ``report.md`` for a campaign; return the page path."""
+    data = rd.load(results_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = rd.point_summary(data)
+    atomic_write_text(out / "points.csv", summary.to_csv())
+    atomic_write_text(out / "runs.csv", data.runs.to_csv(index=False))
+
+    plan = data.plan
+    page = Page()
+    page.h(1, f"Campaign report: {plan.get('name', '?')}")
+    if plan.get("description"):
+        page.p(plan["description"])
+    n_done = len(data.runs)
+    page.p(f"Source `{plan.get('source')}`; results `{data.root}`. "
+           f"{len(data.params)} grid point(s) x {len(plan['seeds'])} seed(s): {n_done} units "
+           f"done, {data.n_left} left, {data.n_failed} failed. Means are across seeds with "
+           f"a 95% Student t interval `[low, high]`; percentiles pool the completed jobs of "
+           f"all seeds. Times in hours unless marked s.")
+    page.h(2, "Parameters")
+    fixed = ", ".join(f"`{k} = {rd.display_value(v)}`" for k, v in plan["fixed"].items())
+    grid = ", ".join(f"`{k}` in {[rd.display_value(v) for v in vals]}"
+                     for k, vals in plan["grid"].items())
+    page.p(f"Fixed: {fixed or 'defaults'}. Grid: {grid or 'none'}. Unlisted options take "
+           f"the `hqsched simulate` defaults (the paper's small scenario).")
+    _fill_in_note(page, data)
+
+    page.h(2, "Summary per grid point")
+    cols = {"seeds": summary["seeds"]}
+    table = summary[list(data.plan["grid"])].copy() if data.plan["grid"] else pd.DataFrame(
+        index=summary.index)
+    table = table.map(_fmt).assign(**cols)
+    table["drop probability"] = _ci_col(summary, "drop_probability")
+    table["job time mean (h)"] = _ci_col(summary, "job_time_mean_s", HOUR)
+    table["job time p50 (h)"] = _ci_col(summary, "job_time_p50_s", HOUR)
+    table["job time p99 (h)"] = _ci_col(summary, "job_time_p99_s", HOUR)
+    table["avg classical tasks"] = _ci_col(summary, "avg_classical_active")
+    table["avg quantum tasks"] = _ci_col(summary, "avg_quantum_tasks")
+    table["QC utilization"] = _ci_col(summary, "qc_utilization")
+    table["censored / seed"] = _ci_col(summary, "censored")
+    page.table(table.reset_index(drop=True))
+    page.p("Per-seed percentiles (p50, p99) are averaged across seeds; `avg quantum tasks` "
+           "counts tasks in service plus pending (the paper's Fig. 13). Full table: "
+           "[points.csv](points.csv); one row per unit: [runs.csv](runs.csv).")
+
+    figures: list[str] = []
+    for by, fig_no in (("qubits", "10, left"), ("priority", "10, right")):
+        name = f"job_time_by_{by}.png"
+        if box_by_group(data, by, out / name):
+            figures.append(name)
+            page.h(2, f"Job execution time by {by} (paper Fig. {fig_no})")
+            page.img(name, f"job time by {by}")
+            breakdown = rd.group_breakdown(data, by)
+            atomic_write_text(out / f"by_{by}.csv", breakdown.to_csv())
+            page.table(_breakdown_table(data, breakdown, by))
+            page.p(f"Mean: across seeds of the per-seed mean, 95% CI. p25..p99: pooled over "
+                   f"seeds. Full table: [by_{by}.csv](by_{by}.csv).")
+
+    for resource, (sym, _) in RESOURCES.items():
+        if not _is_plane(data, resource):
+            continue
+        fig_drop = "11" if sym == "Q" else "12"
+        specs = [("drop_probability", f"Drop probability (%) over {sym} x load",
+                  f"drop_{sym}_load.png", True, fig_drop),
+                 ("avg_classical_active", f"Average classical tasks over {sym} x load",
+                  f"classical_tasks_{sym}_load.png", False, "13, left" if sym == "C" else None),
+                 ("avg_quantum_tasks", f"Average quantum tasks (in service + pending) over "
+                  f"{sym} x load", f"quantum_tasks_{sym}_load.png", False,
+                  "13, right" if sym == "C" else None)]
+        for metric, title, name, pct, fig_no in specs:
+            if heatmap(data, summary, resource, metric, title, out / name, percent=pct):
+                figures.append(name)
+                page.h(2, title + (f" (paper Fig. {fig_no})" if fig_no else ""))
+                page.img(name, title)
+    for resource, (sym, label) in RESOURCES.items():
+        name = f"job_time_by_{sym}.png"
+        at = box_by_resource(data, resource, out / name)
+        if at is not None:
+            figures.append(name)
+            page.h(2, f"Job execution time per {sym} at {3600 / at:.3g} jobs/h"
+                      + (" (paper Fig. 14)" if sym == "C" else ""))
+            page.img(name, f"job time per {sym}")
+            sel = summary[np.isclose(summary["interarrival"].astype(float), at)] \
+                if "interarrival" in summary else summary
+            sel = sel.sort_values(resource)
+            t = pd.DataFrame({sym: sel[resource].to_numpy(),
+                              "job time mean (h)": _ci_col(sel, "job_time_mean_s", HOUR),
+                              "job time p50 (h)": _ci_col(sel, "job_time_p50_s", HOUR),
+                              "job time p99 (h)": _ci_col(sel, "job_time_p99_s", HOUR),
+                              "drop probability": _ci_col(sel, "drop_probability")})
+            page.table(t)
+    if not figures:
+        page.p("No figure applies: the campaign varies no axis of the paper's figures.")
+
+    comparison = paper_comparison(data, summary)
+    if comparison is not None:
+        page.h(2, "Comparison with the paper (Section IV)")
+        page.table(comparison)
+    if notes is not None:
+        page.lines += [notes.read_text().rstrip(), ""]
+
+    md = page.text()
+    atomic_write_text(out / "report.md", md)
+    if html:
+        atomic_write_text(out / "report.html", _to_html(md, plan.get("name", "report")))
+    return out / "report.md"
+
+
+def _breakdown_table(data: rd.CampaignData, b: pd.DataFrame, by: str) -> pd.DataFrame:
+    labels = dict(zip(data.params.index, [s.replace("\n", ", ")
+                                          for s in _point_labels(data, list(data.params.index))]))
+    rows = []
+    for key, row in b.iterrows():
+        rows.append({"point": labels[key], by: int(row[by]),
+                     "completed": int(row["completed"]), "censored": int(row["censored"]),
+                     "drop prob.": format_number(row["drop_probability"]),
+                     "mean (h)": ci_text(row["job_time_mean_s"], row["job_time_mean_ci_low_s"],
+                                         row["job_time_mean_ci_high_s"], HOUR),
+                     **{f"p{p} (h)": format_number(row[f"job_time_p{p}_s"] / HOUR)
+                        for p in (25, 50, 75, 95, 99)}})
+    return pd.DataFrame(rows)
+
+
+def _fill_in_note(page: Page, data: rd.CampaignData) -> None:
+    """Say which qubit counts use the documented fill-in (instances/workload.py)."""
+    fills = {rd.display_value(v) for v in
+             [data.plan["fixed"].get("fill-in")] + list(data.plan["grid"].get("fill-in", []))
+             if v is not None}
+    if "interpolate" not in fills:
+        return
+    from hqsched.instances.traces import load_traces
+    traces = load_traces(data.plan["fixed"].get("traces"))
+    qsets = [data.plan["fixed"].get("qubits", [4, 6, 8, 10])] + list(
+        data.plan["grid"].get("qubits", []))
+    qubits = sorted({int(q) for qs in qsets for q in qs})
+    no_exec = [q for q in qubits if q not in traces.qubits_with("exec_time")]
+    no_ibm = [q for q in qubits if q not in traces.ibm_qubits()]
+    page.p(f"**Trace fill-in.** This campaign uses `fill-in = \"interpolate\"`: the traces "
+           f"have no quantum iteration times at {no_exec or 'none'} qubits (those borrow the "
+           f"relative spread of the nearest measured qubit count), and the IBM estimates "
+           f"lack {no_ibm or 'none'} qubits (their target mean is interpolated linearly "
+           f"between neighbouring estimates); see `hqsched.instances.workload`. Results at "
+           f"these sizes rest on that assumption, not on measurements.")
+
+
+def _to_html(md: str, title: str) -> str:
+    """HTML page: rendered with the `markdown` package when installed, else a <pre> wrapper."""
+    try:
+        import markdown
+        body = markdown.markdown(md, extensions=["tables"])
+    except ImportError:
+        import html as html_mod
+        import re
+        text = html_mod.escape(md)
+        # Keep the figures visible even without a Markdown renderer.
+        body = "<pre>" + re.sub(r"!\[([^\]]*)\]\(([^)]+)\)",
+                                r'</pre><img alt="\1" src="\2"><pre>', text) + "</pre>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}"
+            f"table{{border-collapse:collapse;font-size:12px}}td,th{{border:1px solid #ccc;"
+            f"padding:2px 6px}}img{{max-width:100%}}</style></head><body>{body}</body></html>\n")
