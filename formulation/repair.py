@@ -11,13 +11,18 @@ decisions). Starts can only move earlier than the solver's (up to
 tolerance), so the objective of the exact schedule is at most the solver's
 plus a few tolerances, and it is the objective we report.
 
-:func:`list_schedule` is a greedy dispatcher giving a feasible schedule, used
-as the default incumbent and to derive big-M constants and time windows.
+:func:`list_schedule` is a greedy dispatcher giving a feasible schedule;
+:func:`local_search` improves it (serial schedule generation over job
+sequences, Kolisch 1996; insertion/swap moves with perturbed restarts, an
+iterated greedy in the sense of Ruiz & Stuetzle 2007). The best one is the
+default incumbent and MIP start and sets the big-M constants and time windows.
 """
 
 from __future__ import annotations
 
 import math
+import random
+import time
 from typing import Sequence
 
 from hqsched.instances.model import TaskKind
@@ -112,4 +117,109 @@ def _dispatch(problem: OfflineProblem, rule: str, weighted: bool) -> Schedule:
         ready_at[t.job_id] = est + t.duration_s
         nxt[t.job_id] += 1
         remaining -= 1
+    return exact_schedule(problem, starts, servers)
+
+
+# --- Improvement heuristic: serial schedule generation + local search ---------
+#
+# A job sequence (each job id appears once per task of its chain; its k-th
+# occurrence stands for its k-th task) is always precedence-feasible. The
+# serial schedule-generation scheme (Kolisch 1996, EJOR 90) places the tasks
+# in that order, each at the earliest time >= its chain predecessor's end at
+# which one server of its resource is free for its whole duration (filling
+# earlier holes). Over all sequences it yields every active schedule, so it
+# contains an optimum; the local search below (random insertion and swap
+# moves, first improvement, restarts from perturbed best; an iterated-greedy
+# scheme, Ruiz & Stuetzle 2007, EJOR 177) only looks for a good incumbent.
+
+
+def sgs(problem: OfflineProblem, sequence: Sequence[int], weighted: bool = False
+        ) -> tuple[float, list[float], list[int]]:
+    """Serial SGS of a job sequence: (sum of (weighted) delays, starts, servers)."""
+    tasks = problem.tasks
+    arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
+    nxt = {j: 0 for j in problem.chains}
+    ready = dict(arrival)
+    lanes = {r: [[] for _ in range(problem.servers(r) or 0)] for r in ("C", "Q")}
+    starts, servers = [0.0] * len(tasks), [0] * len(tasks)
+    total = 0.0
+    for j in sequence:
+        chain = problem.chains[j]
+        p = chain[nxt[j]]
+        nxt[j] += 1
+        t = tasks[p]
+        d = t.duration_s
+        if problem.servers(t.resource) is None or d == 0:
+            start, srv = ready[j], (SHARED_POOL if problem.servers(t.resource) is None else 0)
+        else:
+            start, srv, at = math.inf, 0, 0
+            for k, lane in enumerate(lanes[t.resource]):
+                cand, i = ready[j], 0
+                for i, (s, e) in enumerate(lane):
+                    if e <= cand:
+                        continue
+                    if s >= cand + d:
+                        break
+                    cand = e
+                else:
+                    i = len(lane)
+                if cand < start:
+                    start, srv, at = cand, k, i
+            lane = lanes[t.resource][srv]
+            # keep the lane sorted by start
+            while at < len(lane) and lane[at][0] < start:
+                at += 1
+            lane.insert(at, (start, start + d))
+        starts[p], servers[p] = start, srv
+        ready[j] = start + d
+        if nxt[j] == len(chain):
+            total += (t.weight if weighted else 1) * (ready[j] - arrival[j])
+    return total, starts, servers
+
+
+def sequence_of(problem: OfflineProblem, schedule: Schedule) -> list[int]:
+    """The job sequence that lists a schedule's tasks by start time."""
+    return [t.job_id for t in sorted(schedule.tasks, key=lambda t: (t.start_s, t.job_id, t.index))]
+
+
+def local_search(problem: OfflineProblem, seeds: Sequence[Schedule], weighted: bool = False,
+                 evaluations: int = 20000, time_limit_s: float = 10.0, seed: int = 0) -> Schedule:
+    """Best schedule found by insertion/swap local search from the seeds (deterministic
+    for a given evaluation budget unless the time limit cuts it short)."""
+    rng = random.Random(seed)
+    t_end = time.perf_counter() + time_limit_s
+    pool = []
+    for s in seeds:
+        seq = sequence_of(problem, s)
+        pool.append((sgs(problem, seq, weighted)[0], seq))
+    best_obj, best_seq = min(pool, key=lambda x: x[0])
+    cur_obj, cur = best_obj, list(best_seq)
+    n = len(cur)
+    used, stall = 0, 0
+    while used < evaluations and n > 1:
+        if used % 256 == 0 and time.perf_counter() > t_end:
+            break
+        cand = list(cur)
+        if rng.random() < 0.5:
+            i, k = rng.randrange(n), rng.randrange(n)
+            cand.insert(k, cand.pop(i))
+        else:
+            i, k = rng.randrange(n), rng.randrange(n)
+            cand[i], cand[k] = cand[k], cand[i]
+        obj = sgs(problem, cand, weighted)[0]
+        used += 1
+        if obj <= cur_obj + 1e-12:
+            stall = 0 if obj < cur_obj - 1e-9 else stall + 1
+            cur_obj, cur = obj, cand
+            if obj < best_obj - 1e-9:
+                best_obj, best_seq = obj, list(cand)
+        else:
+            stall += 1
+        if stall > 40 * n:  # restart from the best with a random perturbation
+            cur = list(best_seq)
+            for _ in range(max(2, n // 16)):
+                i, k = rng.randrange(n), rng.randrange(n)
+                cur.insert(k, cur.pop(i))
+            cur_obj, stall = sgs(problem, cur, weighted)[0], 0
+    _, starts, servers = sgs(problem, best_seq, weighted)
     return exact_schedule(problem, starts, servers)

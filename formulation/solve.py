@@ -18,11 +18,18 @@ Entry points (all return :class:`~hqsched.formulation.problem.SolveResult`):
   every bound AND the solver proved k - 1 infeasible (or k = 1).
 
 Warm start: ``warm_start`` (a dedicated-mode Schedule, e.g. from the online
-simulator) or, by default, the list-scheduling heuristic is handed to HiGHS
-as a MIP start (appsi ``config.warmstart`` -> ``Highs.setSolution``), and is
-also kept as the incumbent if the solver returns nothing better. So a
-time-limited solve always returns a feasible schedule unless
-``heuristic_incumbent=False`` and no warm start is given.
+simulator) and the list-scheduling heuristic seed a local search over job
+sequences (repair.local_search, serial schedule generation; at most
+``local_search_evaluations`` schedules and 20% of the time limit). The best
+schedule is handed to HiGHS as a MIP start (appsi ``config.warmstart`` ->
+``Highs.setSolution``), and is also kept as the incumbent if the solver
+returns nothing better. So a time-limited solve always returns a feasible
+schedule unless ``heuristic_incumbent=False`` and no warm start is given.
+
+Time windows: job j must finish by t_j + (UB - LB_j) / w_j, UB the best
+objective known and LB_j a lower bound on the other jobs' delays: their
+chain lengths, or (unweighted, one server of a resource) the preemptive
+single-machine SRPT bound on their first tasks there (Schrage 1968).
 
 Every schedule returned is rebuilt exactly (repair.exact_schedule) and has
 passed checker.check_schedule; otherwise the status is "error".
@@ -30,6 +37,7 @@ passed checker.check_schedule; otherwise the status is "error".
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from typing import Callable
@@ -44,7 +52,7 @@ from hqsched.instances.schedule import SHARED_POOL, Schedule
 from .checker import check_schedule
 from .models import build_model, set_start
 from .problem import OfflineProblem, SolveResult
-from .repair import exact_schedule, list_schedule
+from .repair import exact_schedule, list_schedule, local_search
 
 WarmStartProvider = Callable[[Instance, Platform], "Schedule | None"]
 
@@ -68,18 +76,73 @@ def _as_vectors(problem: OfflineProblem, schedule: Schedule) -> tuple[list[float
     return starts, servers
 
 
+def _srpt_sum(jobs: list[tuple[float, float]]) -> float:
+    """Minimum sum of completion times of (release, duration) jobs on one
+    preemptive machine: shortest remaining processing time first is optimal
+    (Schrage 1968; Baker 1974). A lower bound for the non-preemptive machine."""
+    jobs = sorted(jobs)
+    t, total, i, heap = -math.inf, 0.0, 0, []
+    while i < len(jobs) or heap:
+        if not heap:
+            t = max(t, jobs[i][0])
+        while i < len(jobs) and jobs[i][0] <= t:
+            heapq.heappush(heap, jobs[i][1])
+            i += 1
+        rem = heapq.heappop(heap)
+        nxt = jobs[i][0] if i < len(jobs) else math.inf
+        if t + rem <= nxt:
+            t += rem
+            total += t
+        else:
+            heapq.heappush(heap, rem - (nxt - t))
+            t = nxt
+    return total
+
+
+def _others_lower_bounds(problem: OfflineProblem, weighted: bool) -> dict[int, float]:
+    """For each job j, a lower bound on sum_{i != j} w_i delta_i valid in every schedule.
+
+    Always sum_{i != j} w_i L_i (L_i = chain length). Unweighted, for each
+    resource with a single server: job i's first task p on it cannot end
+    before its completion on a preemptive single machine with releases
+    head_p, and delta_i >= C_p + tail_p - t_i; SRPT minimizes sum C_p.
+    """
+    w = {j.job_id: (j.priority if weighted else 1) for j in problem.instance.jobs}
+    arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
+    lb = {j: problem.chain_length_s(j) for j in problem.chains}
+    total = sum(w[j] * lb[j] for j in lb)
+    out = {j: total - w[j] * lb[j] for j in lb}
+    if weighted:
+        return out
+    for r in ("C", "Q"):
+        if problem.servers(r) != 1:
+            continue
+        first = {}
+        for j, chain in problem.chains.items():
+            mine = [p for p in chain if problem.tasks[p].resource == r and problem.tasks[p].duration_s > 0]
+            if mine:
+                first[j] = problem.tasks[mine[0]]
+        for j in lb:
+            rest = [i for i in lb if i != j]
+            srpt = _srpt_sum([(first[i].head_s, first[i].duration_s) for i in rest if i in first])
+            bound = srpt + sum(first[i].tail_s - arrival[i] for i in rest if i in first) \
+                + sum(lb[i] for i in rest if i not in first)
+            out[j] = max(out[j], bound)
+    return out
+
+
 def _delay_deadlines(problem: OfflineProblem, upper_s: float, weighted: bool) -> dict[int, float]:
     """Latest completion of each job in any schedule of objective <= upper_s.
 
-    w_j delta_j <= UB - sum_{i != j} w_i L_i, with L_i the chain length (each
-    delta_i >= L_i). A small slack keeps the incumbent inside despite rounding.
+    w_j delta_j <= UB - LB_j, with LB_j a lower bound on the other jobs'
+    (weighted) delays (:func:`_others_lower_bounds`). A small slack keeps the
+    incumbent inside despite rounding.
     """
     w = {j.job_id: (j.priority if weighted else 1) for j in problem.instance.jobs}
-    lb = {j: problem.chain_length_s(j) for j in problem.chains}
+    others = _others_lower_bounds(problem, weighted)
     ub = upper_s + 1e-6 * max(1.0, abs(upper_s))
-    total = sum(w[j] * lb[j] for j in lb)
     arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
-    return {j: arrival[j] + (ub - (total - w[j] * lb[j])) / w[j] for j in lb}
+    return {j: arrival[j] + (ub - others[j]) / w[j] for j in others}
 
 
 def _run_highs(m: pyo.ConcreteModel, time_limit_s: float, warm: bool, mip_rel_gap: float,
@@ -123,7 +186,8 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
                  time_limit_s: float = 60.0, warm_start: Schedule | None = None,
                  warm_start_provider: WarmStartProvider | None = None,
                  heuristic_incumbent: bool = True, symmetry_breaking: bool = True,
-                 energy_cuts: bool = True, mip_rel_gap: float = 1e-7) -> SolveResult:
+                 energy_cuts: bool = True, mip_rel_gap: float = 1e-7,
+                 local_search_evaluations: int | None = None) -> SolveResult:
     """Minimize the (weighted) sum of delays on C classical and Q quantum servers.
 
     ``classical_servers=None`` is C = infinity (lower bound for serverless
@@ -162,11 +226,21 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
             # Rebuild it exactly: same decisions, earliest starts (never worse).
             ws = exact_schedule(problem, *_as_vectors(problem, warm_start))
             incumbents.append((_objective(problem, ws, weighted), "warm start", ws))
+    # Improve the best known schedule by local search over job sequences
+    # (repair.local_search): at most 20% of the time limit.
+    # With C = infinity HiGHS solves at once: the search would only cost time.
+    default_evals = 0 if classical_servers is None else min(20000, 300 * len(problem.tasks))
+    evals = local_search_evaluations if local_search_evaluations is not None else default_evals
+    if evals > 0:
+        ls = local_search(problem, [i[2] for i in incumbents], weighted, evaluations=evals,
+                          time_limit_s=0.2 * time_limit_s)
+        incumbents.append((_objective(problem, ls, weighted), "heuristic", ls))
     if not heuristic_incumbent:
         incumbents = [i for i in incumbents if i[1] != "heuristic"]
     # Windows come from the best schedule known (heuristic always counts here:
     # it only bounds where an optimum can lie).
-    upper = min([_objective(problem, heur, weighted)] + [i[0] for i in incumbents])
+    upper = min([_objective(problem, heur, weighted)] + [i[0] for i in incumbents]
+                + ([_objective(problem, ls, weighted)] if evals > 0 else []))
     m, info = build_model(problem, _delay_deadlines(problem, upper, weighted), "delays",
                           weighted, symmetry_breaking, energy_cuts)
     n_vars, n_bin, n_con = _size(m)
