@@ -148,7 +148,7 @@ def test_instance_holds_the_first_n_jobs_of_the_stream():
 
 
 def test_simulator_runs_a_synthetic_workload_reproducibly_by_seed():
-    config = SimulationConfig(Platform(1, 1.0, 2), duration_s=2000.0, workload=WORKLOAD)
+    config = SimulationConfig(Platform(4, 4.0, 2), duration_s=2000.0, workload=WORKLOAD)
     a, b = simulate(config, 1), simulate(config, 1)
     assert a.summary == b.summary
     assert abs(a.summary["arrived"] - 1000) < 150

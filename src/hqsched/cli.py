@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hqsched.online.campaign_cli import register as register_campaign
     from hqsched.online.cli import register as register_online
     from hqsched.validation.report_cli import register as register_report
+    from hqsched.validation.cli import register as register_validate
     from hqsched.validation.gap_cli import register as register_gap
 
     register_online(sub)
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_campaign(sub)
     register_report(sub)
     register_gap(sub)
+    register_validate(sub)
     # The solver's incumbent comes from the online simulator; formulation
     # itself never imports online (data flows one way), so it is plugged here.
     import hqsched.formulation.cli as formulation_cli
