@@ -90,8 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default="random")
     parser.add_argument("--only", choices=("duration", "load", "parallel"))
-    parser.add_argument("--replications", type=int, default=4)
+    parser.add_argument("--replications", type=int, default=32)
     args = parser.parse_args()
+    simulate(small_config(args.policy, 0.05, 600), 0)  # load numba's compiled loop once
     if args.only in (None, "duration"):
         duration_table(args.policy)
     if args.only in (None, "load"):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -174,44 +174,69 @@ class JobSampler:
                        for q, p in self.profiles.items()}
 
     def sample(self, rng: np.random.Generator, job_id: int, arrival_s: float) -> Job:
-        q = int(self._qubits[rng.integers(len(self._qubits))])
-        w = int(self._priorities[rng.integers(len(self._priorities))])
-        return self.sample_attributes(rng, job_id, arrival_s, q, w)
+        q, w, c = self.draw_job(rng)
+        return constant_chain_job(job_id, float(arrival_s), q, w, c.pre_ops, c.iteration_ops,
+                                  c.quantum_s, c.post_ops, c.iterations)
 
     def sample_attributes(self, rng: np.random.Generator, job_id: int, arrival_s: float,
                           qubits: int, priority: int) -> Job:
         """A job of given qubits and priority whose chain is drawn from the traces."""
+        c = self.draw_chain(rng, qubits, where=f"job {job_id}")
+        return constant_chain_job(job_id, float(arrival_s), qubits, priority, c.pre_ops,
+                                  c.iteration_ops, c.quantum_s, c.post_ops, c.iterations)
+
+    def draw_chain(self, rng: np.random.Generator, qubits: int, where: str = "job") -> ChainDraw:
+        """One job's chain at ``qubits``: the five trace rows, drawn in the documented order."""
         p = self.profiles.get(qubits)
         if p is None:
-            raise InputError(f"job {job_id}: qubits={qubits} is not in the workload's "
+            raise InputError(f"{where}: qubits={qubits} is not in the workload's "
                              f"qubit set {sorted(self.profiles)}")
         i_pre, i_it, i_post, i_n, i_q = rng.integers(0, self._sizes[qubits]).tolist()
         n = int(p.iterations[i_n])
         if self.spec.iteration_scale != 1.0:
             n = max(1, round(n * self.spec.iteration_scale))
-        return constant_chain_job(
-            job_id, float(arrival_s), qubits, priority,
-            pre_ops=float(p.pre_ops[i_pre]), iteration_ops=float(p.iteration_ops[i_it]),
-            quantum_s=float(p.quantum_s[i_q]), post_ops=float(p.post_ops[i_post]),
-            iterations=n)
+        return ChainDraw(float(p.pre_ops[i_pre]), float(p.iteration_ops[i_it]),
+                         float(p.quantum_s[i_q]), float(p.post_ops[i_post]), n)
+
+    def draw_job(self, rng: np.random.Generator) -> tuple[int, int, ChainDraw]:
+        """(qubits, priority, chain) of one job, drawn in the documented order."""
+        q = int(self._qubits[rng.integers(len(self._qubits))])
+        w = int(self._priorities[rng.integers(len(self._priorities))])
+        return q, w, self.draw_chain(rng, q)
 
 
-def poisson_jobs(sampler: JobSampler, rng: np.random.Generator, until_s: float,
-                 first_job_id: int = 0) -> Iterator[Job]:
-    """Jobs arriving as a Poisson process of mean gap ``interarrival_s``, before ``until_s``.
+class ChainDraw(NamedTuple):
+    """A constant chain drawn from the traces: per-iteration values repeat ``iterations`` times."""
 
-    Lazy: a simulator pulls the next job only when its arrival is due, so
-    memory holds the active jobs, not the whole run.
-    """
+    pre_ops: float
+    iteration_ops: float
+    quantum_s: float
+    post_ops: float
+    iterations: int
+
+
+def poisson_draws(sampler: JobSampler, rng: np.random.Generator,
+                  until_s: float) -> Iterator[tuple[float, int, int, ChainDraw]]:
+    """(arrival_s, qubits, priority, chain) of Poisson arrivals of mean gap ``interarrival_s``
+    before ``until_s``; the compact form a simulator consumes (no per-iteration tuples)."""
     t = 0.0
-    job_id = first_job_id
     mean_gap = sampler.spec.interarrival_s
     while True:
         t += rng.exponential(mean_gap)
         if t >= until_s:
             return
-        yield sampler.sample(rng, job_id, t)
-        job_id += 1
+        yield (t, *sampler.draw_job(rng))
+
+
+def poisson_jobs(sampler: JobSampler, rng: np.random.Generator, until_s: float,
+                 first_job_id: int = 0) -> Iterator[Job]:
+    """The jobs of :func:`poisson_draws` as :class:`Job` objects, ids from ``first_job_id``.
+
+    Lazy: jobs are drawn as they are consumed.
+    """
+    for job_id, (t, q, w, c) in enumerate(poisson_draws(sampler, rng, until_s), start=first_job_id):
+        yield constant_chain_job(job_id, t, q, w, c.pre_ops, c.iteration_ops, c.quantum_s,
+                                 c.post_ops, c.iterations)
 
 
 def sample_jobs(sampler: JobSampler, rng: np.random.Generator, count: int,

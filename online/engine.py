@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 
@@ -48,7 +48,7 @@ from hqsched.instances.schedule import Schedule, ScheduledTask
 from hqsched.instances.streams import stream
 from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.traces import TraceSet, load_traces
-from hqsched.instances.workload import JobSampler, poisson_jobs
+from hqsched.instances.workload import ChainDraw, JobSampler, poisson_draws
 
 from .config import JOB_FIELDS, ReplicationResult, SimulationConfig
 from .kernel import ACTIVE, COMPLETED, DROPPED, run_events
@@ -61,54 +61,68 @@ def cached_traces(directory: str | None) -> TraceSet:
     return load_traces(directory)
 
 
-def job_source(config: SimulationConfig, seed: int) -> Iterator[Job]:
-    """The jobs of a run in arrival order: the instance's, or drawn lazily by seed."""
+def job_arrays(config: SimulationConfig, seed: int) -> JobArrays:
+    """The jobs of a run in arrival order: the instance's, or drawn by seed."""
     if config.instance is not None:
-        return iter(config.instance.jobs)
+        return JobArrays.from_jobs(config.instance.jobs)
+    rng = stream(seed, "workload")
     if isinstance(config.workload, SyntheticWorkload):
-        return config.workload.jobs(stream(seed, "workload"), config.duration_s)
+        return JobArrays.from_jobs(config.workload.jobs(rng, config.duration_s))
     sampler = JobSampler(cached_traces(config.traces_dir), config.workload)
-    return poisson_jobs(sampler, stream(seed, "workload"), config.duration_s)
+    return JobArrays.from_draws(poisson_draws(sampler, rng, config.duration_s))
 
 
 class JobArrays:
-    """The jobs of a run as flat arrays, the kernel's input (see ``kernel.run_events``).
+    """The jobs of a run as columns, the kernel's input (see ``kernel.run_events``).
 
     A job whose iterations all repeat one value stores it once (``offset = -1``);
-    other chains are concatenated in ``it_flat`` / ``q_flat``.
+    other chains are concatenated in ``it_flat`` / ``q_flat``. Trace workloads
+    never build per-iteration tuples: memory is a few numbers per job.
     """
 
-    def __init__(self, jobs: Iterable[Job]) -> None:
-        self.jobs = list(jobs)
-        n = len(self.jobs)
-        self.arrival = np.empty(n)
-        self.pre, self.post = np.empty(n), np.empty(n)
-        self.it_const, self.q_const = np.zeros(n), np.zeros(n)
-        self.last = np.empty(n, np.int64)
-        self.offset = np.full(n, -1, np.int64)
-        self.priority = np.empty(n, np.int64)
-        it_parts: list[tuple[float, ...]] = []
-        q_parts: list[tuple[float, ...]] = []
-        flat = 0
-        for i, job in enumerate(self.jobs):
-            self.arrival[i], self.pre[i], self.post[i] = job.arrival_s, job.pre_ops, job.post_ops
-            self.last[i] = 2 * job.iterations + 1
-            self.priority[i] = job.priority
-            its, qs = job.iteration_ops, job.quantum_s
-            if not its:
-                continue
-            if its.count(its[0]) == len(its) and qs.count(qs[0]) == len(qs):
-                self.it_const[i], self.q_const[i] = its[0], qs[0]
-            else:
-                self.offset[i] = flat
-                it_parts.append(its)
-                q_parts.append(qs)
-                flat += len(its)
-        self.it_flat = np.fromiter((x for part in it_parts for x in part), float, flat)
-        self.q_flat = np.fromiter((x for part in q_parts for x in part), float, flat)
-        if n > 1 and np.any(np.diff(self.arrival) < 0):
+    def __init__(self, rows: list[tuple], it_flat: list[float], q_flat: list[float]) -> None:
+        """``rows``: (job_id, arrival_s, qubits, priority, iterations, pre_ops, post_ops,
+        iteration_ops, quantum_s, offset) per job, in arrival order."""
+        columns = list(zip(*rows)) if rows else [()] * 10
+        self.job_id = np.asarray(columns[0], dtype=np.int64)
+        self.arrival = np.asarray(columns[1], dtype=float)
+        self.qubits = np.asarray(columns[2], dtype=np.int64)
+        self.priority = np.asarray(columns[3], dtype=np.int64)
+        self.iterations = np.asarray(columns[4], dtype=np.int64)
+        self.pre, self.post = np.asarray(columns[5], dtype=float), np.asarray(columns[6], dtype=float)
+        self.it_const = np.asarray(columns[7], dtype=float)
+        self.q_const = np.asarray(columns[8], dtype=float)
+        self.offset = np.asarray(columns[9], dtype=np.int64)
+        self.last = 2 * self.iterations + 1
+        self.it_flat = np.asarray(it_flat, dtype=float)
+        self.q_flat = np.asarray(q_flat, dtype=float)
+        if len(rows) > 1 and np.any(np.diff(self.arrival) < 0):
             bad = int(np.argmax(np.diff(self.arrival) < 0)) + 1
-            raise InputError(f"job {self.jobs[bad].job_id}: arrivals must be in time order")
+            raise InputError(f"job {self.job_id[bad]}: arrivals must be in time order")
+
+    @classmethod
+    def from_draws(cls, draws: Iterable[tuple[float, int, int, ChainDraw]]) -> JobArrays:
+        rows = [(i, t, q, w, c.iterations, c.pre_ops, c.post_ops, c.iteration_ops, c.quantum_s, -1)
+                for i, (t, q, w, c) in enumerate(draws)]
+        return cls(rows, [], [])
+
+    @classmethod
+    def from_jobs(cls, jobs: Iterable[Job]) -> JobArrays:
+        rows, it_flat, q_flat = [], [], []
+        for job in jobs:
+            its, qs = job.iteration_ops, job.quantum_s
+            constant = not its or (its.count(its[0]) == len(its) and qs.count(qs[0]) == len(qs))
+            offset = -1 if constant else len(it_flat)
+            if not constant:
+                it_flat.extend(its)
+                q_flat.extend(qs)
+            rows.append((job.job_id, job.arrival_s, job.qubits, job.priority, job.iterations,
+                         job.pre_ops, job.post_ops, its[0] if its else 0.0, qs[0] if qs else 0.0,
+                         offset))
+        return cls(rows, it_flat, q_flat)
+
+    def __len__(self) -> int:
+        return len(self.arrival)
 
 
 def simulate(config: SimulationConfig, seed: int = 0) -> ReplicationResult:
@@ -117,9 +131,9 @@ def simulate(config: SimulationConfig, seed: int = 0) -> ReplicationResult:
     if policy is None:
         raise InputError(f"simulation: unknown policy {config.policy!r} "
                          f"(choose from {sorted(POLICIES)})")
-    jobs = JobArrays(job_source(config, seed))
+    jobs = job_arrays(config, seed)
     p = config.platform
-    weights = np.unique(jobs.priority) if len(jobs.jobs) else np.ones(1, np.int64)
+    weights = np.unique(jobs.priority) if len(jobs) else np.ones(1, np.int64)
     out = run_events(
         jobs.arrival, np.searchsorted(weights, jobs.priority), jobs.pre, jobs.post, jobs.last,
         jobs.it_const, jobs.q_const, jobs.offset, jobs.it_flat, jobs.q_flat,
@@ -137,18 +151,17 @@ def _result(config: SimulationConfig, seed: int, jobs: JobArrays, status, comple
     arrived, dropped, events, area_c, area_qs, area_qp, end = scalars.tolist()
     warmup = float(config.warmup_s)
     records = []
-    for j, job in enumerate(jobs.jobs):  # arrival order = (arrival_s, job_id) order
-        code = status[j]
+    ids, arrivals = jobs.job_id.tolist(), jobs.arrival.tolist()
+    qubits, priorities, iterations = jobs.qubits.tolist(), jobs.priority.tolist(), jobs.iterations.tolist()
+    for j, code in enumerate(status.tolist()):  # arrival order = (arrival_s, job_id) order
+        row = (ids[j], arrivals[j], qubits[j], priorities[j], iterations[j])
         if code == COMPLETED and completion[j] >= warmup:
             t = float(completion[j])
-            records.append((job.job_id, job.arrival_s, t, t - job.arrival_s, job.qubits,
-                            job.priority, job.iterations, float(wait[j]), "completed"))
-        elif code == DROPPED and job.arrival_s >= warmup:
-            records.append((job.job_id, job.arrival_s, math.nan, math.nan, job.qubits,
-                            job.priority, job.iterations, 0.0, "dropped"))
+            records.append((row[0], row[1], t, t - row[1], *row[2:], float(wait[j]), "completed"))
+        elif code == DROPPED and row[1] >= warmup:
+            records.append((row[0], row[1], math.nan, math.nan, *row[2:], 0.0, "dropped"))
         elif code == ACTIVE:  # still running at the end: censored
-            records.append((job.job_id, job.arrival_s, math.nan, math.nan, job.qubits,
-                            job.priority, job.iterations, float(wait[j]), "censored"))
+            records.append((row[0], row[1], math.nan, math.nan, *row[2:], float(wait[j]), "censored"))
     columns = list(zip(*records)) if records else [()] * len(JOB_FIELDS)
     table = {name: np.asarray(col) for name, col in zip(JOB_FIELDS, columns)}
     table["status"] = np.asarray(table["status"], dtype=str)
@@ -179,7 +192,6 @@ def _result(config: SimulationConfig, seed: int, jobs: JobArrays, status, comple
     schedule = None
     if config.record_schedule:
         kinds = (TaskKind.CLASSICAL, TaskKind.QUANTUM)
-        ids = [job.job_id for job in jobs.jobs]
         schedule = Schedule(tuple(
             ScheduledTask(ids[j], k, kinds[kind], server, start, stop)
             for j, k, kind, server, start, stop in zip(
