@@ -1,30 +1,23 @@
 """CLI of the offline part: ``hqsched instance generate`` and ``hqsched solve``.
 
-The top-level CLI (hqsched/cli.py) calls :func:`register` with its
+The top-level CLI (src/hqsched/cli.py) calls :func:`register` with its
 subparsers; each subcommand sets ``func(args) -> int`` (the exit code).
-``python -m hqsched.formulation.cli ...`` runs these subcommands alone.
+``warm_start_provider(instance, platform) -> Schedule | None`` is how the top
+level plugs in the online simulator as a warm start without this package
+importing ``hqsched.online``.
 
-:data:`WARM_START_PROVIDER` (default None) is the hook through which the top
-level can plug in the online simulator as a warm start without this package
-importing ``hqsched.online``: ``provider(instance, platform) -> Schedule | None``.
-
-Bad input (missing file, bad number, unknown option value) prints one line
-naming the file/option and the value and exits with code 2, no traceback.
+Bad input raises ``InputError``; the top-level CLI prints one line naming the
+file/option and the value and exits with code 2, no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 from typing import Callable
 
 from hqsched.instances.io import read_instance, write_instance
 from hqsched.instances.model import InputError
-
-#: provider(instance, platform) -> Schedule | None, set by the top-level CLI.
-WARM_START_PROVIDER: Callable | None = None
-
 
 def _positive_int(option: str):
     def parse(text: str) -> int:
@@ -75,7 +68,8 @@ def _int_list(option: str):
     return parse
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction,
+             warm_start_provider: Callable | None = None) -> None:
     """Add ``instance generate`` and ``solve`` to a top-level argparse subparsers object."""
     inst = subparsers.add_parser("instance", help="build offline instances")
     inst_sub = inst.add_subparsers(dest="instance_command", required=True)
@@ -113,19 +107,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="delay bound (s) for --min-capacity")
     solve.add_argument("--gantt", default=None, help="write a Gantt chart PNG")
     solve.add_argument("--out", default=None, help="write the schedule CSV")
-    solve.set_defaults(func=_solve)
+    solve.set_defaults(func=_solve, warm_start_provider=warm_start_provider)
 
 
 def _generate(args: argparse.Namespace) -> int:
     from .generate import small_instance
-    try:
-        inst = small_instance(args.jobs, args.iterations, args.qubits, args.seed, args.interarrival,
-                              args.priorities, args.grid,
-                              worker_capacity_ops_per_s=args.worker_capacity)
-        write_instance(inst, args.output)
-    except (InputError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # InputError and OSError reach the top-level CLI, which prints one line, exit 2.
+    inst = small_instance(args.jobs, args.iterations, args.qubits, args.seed, args.interarrival,
+                          args.priorities, args.grid, worker_capacity_ops_per_s=args.worker_capacity)
+    write_instance(inst, args.output)
     print(f"wrote {args.output}: {len(inst)} jobs, {sum(j.task_count for j in inst.jobs)} tasks")
     return 0
 
@@ -133,48 +123,28 @@ def _generate(args: argparse.Namespace) -> int:
 def _solve(args: argparse.Namespace) -> int:
     from .gantt import write_gantt
     from .solve import lp_bound, solve_delays, solve_min_capacity
-    try:
-        inst = read_instance(args.instance)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    inst = read_instance(args.instance)
     classical = None if args.relax_classical else args.classical_workers
     if args.min_capacity is not None:
         if args.delta_max is None:
-            print("error: --min-capacity needs --delta-max (seconds)", file=sys.stderr)
-            return 2
+            raise InputError("--min-capacity needs --delta-max (seconds)")
         result = solve_min_capacity(inst, args.min_capacity, args.delta_max, classical,
                                     args.quantum_computers, args.worker_capacity, args.time_limit)
     else:
         result = solve_delays(inst, classical, args.quantum_computers, args.worker_capacity,
                               weighted=args.weighted, time_limit_s=args.time_limit,
-                              warm_start_provider=WARM_START_PROVIDER)
+                              warm_start_provider=args.warm_start_provider)
     print(result.summary())
     if args.lp_bound and args.min_capacity is None:
         lp = lp_bound(inst, classical, args.quantum_computers, args.worker_capacity, args.weighted,
                       args.time_limit)
         print(f"lp_bound: {lp.summary()}")
     if result.schedule is not None:
-        try:
-            if args.out:
-                result.schedule.write_csv(args.out)
-                print(f"wrote {args.out}")
-            if args.gantt:
-                write_gantt(result.schedule, args.gantt, inst,
-                            title=f"{inst.name}: {result.status}, objective {result.objective:.6g}")
-                print(f"wrote {args.gantt}")
-        except OSError as exc:
-            print(f"error: cannot write output: {exc}", file=sys.stderr)
-            return 2
+        if args.out:
+            result.schedule.write_csv(args.out)
+            print(f"wrote {args.out}")
+        if args.gantt:
+            write_gantt(result.schedule, args.gantt, inst,
+                        title=f"{inst.name}: {result.status}, objective {result.objective:.6g}")
+            print(f"wrote {args.gantt}")
     return {"optimal": 0, "feasible": 0}.get(result.status, 1)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hqsched")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -111,6 +111,41 @@ class Campaign:
                 "points": [{"key": p.key, "values": _jsonable(p.values)} for p in self.points]}
 
 
+def campaign_from_scenarios(name: str, points: list[tuple[dict[str, Any], SimulationConfig]],
+                            seeds: tuple[int, ...], description: str = "",
+                            source: str | Path = "<api>") -> Campaign:
+    """A campaign built in code: one point per (grid values, scenario), keyed like a file's.
+
+    For drivers that construct scenarios themselves (``hqsched plan simulate``
+    builds one per (C, Q)); the values name options of ``hqsched simulate``
+    and only label the point (the scenario is taken as given).
+    """
+    pts = [Point(point_key(values), dict(values)) for values, _ in points]
+    if len({p.key for p in pts}) != len(pts):
+        raise InputError(f"campaign {name!r}: two points have the same key")
+    grid: dict[str, list[Any]] = {}
+    for p in pts:
+        for k, v in p.values.items():
+            if v not in grid.setdefault(k, []):
+                grid[k].append(v)
+    return Campaign(source=Path(source), name=name, description=description, fixed={},
+                    grid=grid, seeds=tuple(seeds), points=pts,
+                    scenarios={p.key: cfg for p, (_, cfg) in zip(pts, points)})
+
+
+def unit_summary(root: str | Path, unit: str) -> dict[str, float] | None:
+    """The summary metrics of a finished unit (NaN for nulls), or None if it is not done.
+
+    Reads only the unit's JSON, not its per-job table (cheap for drivers that
+    poll many units).
+    """
+    store = ResultStore(root)
+    if not store.has(unit):
+        return None
+    doc = json.loads(store.summary_path(unit).read_text())
+    return {k: (math.nan if v is None else v) for k, v in doc["summary"].items()}
+
+
 def unit_id(point_key: str, seed: int) -> str:
     """Stable id of one unit: ``<point key>/seed-000003`` (a path under the store)."""
     return f"{point_key}/seed-{seed:06d}"

@@ -13,7 +13,7 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -42,12 +42,18 @@ Task = tuple[str, str, int]  # (unit id, point key, seed)
 def run_campaign(campaign: Campaign, out: str | Path, *, executor: str = "local",
                  processes: int | None = None, address: str | None = None,
                  overwrite: bool = False, progress: bool = True,
-                 force_progress: bool = False) -> RunReport:
+                 force_progress: bool = False,
+                 units: Sequence[Task] | None = None) -> RunReport:
     """Run every unit of ``campaign`` not yet in ``out``; return what happened.
 
     ``processes``: local pool size (None = all cores, 1 = in this process).
     ``address``: Ray cluster address (``auto``, ``ray://host:10001``); None
     starts a local Ray instance unless one is already initialised.
+    ``units``: run only these (unit id, point key, seed) of the campaign
+    (default: all of :meth:`Campaign.units`). The output directory is still
+    bound to the whole campaign's manifest, so a sequential driver (e.g.
+    ``hqsched plan simulate``) can run a few seeds of one point at a time and
+    a rerun resumes from whatever subset finished.
     """
     if executor not in EXECUTORS:
         raise InputError(f"--executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
@@ -56,7 +62,13 @@ def run_campaign(campaign: Campaign, out: str | Path, *, executor: str = "local"
     store.claim(campaign.manifest(), overwrite=overwrite)
     atomic_write_text(root / PLAN_FILE, _dumps(campaign.plan()))
 
-    units = campaign.units()
+    if units is None:
+        units = campaign.units()
+    else:
+        units = list(units)
+        unknown = [u for u, key, _ in units if key not in campaign.scenarios]
+        if unknown:
+            raise InputError(f"units: {unknown[0]!r} is not a point of campaign {campaign.name!r}")
     todo = [u for u in units if not store.has(u[0])]
     disable = not progress or (not force_progress and not sys.stderr.isatty())
     bar = tqdm(total=len(units), initial=len(units) - len(todo), unit="run",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hqsched.formulation import cli
+from hqsched import cli
 from hqsched.formulation.generate import small_instance
 from hqsched.instances.io import read_instance
 
@@ -51,12 +51,18 @@ def test_bad_number_exits_2_naming_the_option(capsys):
     assert "--quantum-computers" in capsys.readouterr().err
 
 
-def test_warm_start_provider_hook_is_called_with_instance_and_platform(tmp_path, monkeypatch):
+def test_warm_start_provider_hook_is_called_with_instance_and_platform(tmp_path):
+    import argparse
+
+    from hqsched.formulation.cli import register
+
     inst = tmp_path / "inst.json"
     cli.main(["instance", "generate", "--jobs", "2", "--iterations", "1", "--qubits", "4",
               "--interarrival", "20", "-o", str(inst)])
     seen = []
-    monkeypatch.setattr(cli, "WARM_START_PROVIDER",
-                        lambda i, p: seen.append((len(i), p.quantum_computers)) or None)
-    assert cli.main(["solve", str(inst), "--quantum-computers", "2"]) == 0
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command", required=True),
+             warm_start_provider=lambda i, p: seen.append((len(i), p.quantum_computers)) or None)
+    args = parser.parse_args(["solve", str(inst), "--quantum-computers", "2"])
+    assert args.func(args) == 0
     assert seen == [(2, 2)]

@@ -18,23 +18,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     from hqsched.formulation.cli import register as register_formulation
+    from hqsched.validation.warm_start import best_online_schedule
     from hqsched.online.campaign_cli import register as register_campaign
     from hqsched.online.cli import register as register_online
     from hqsched.validation.report_cli import register as register_report
     from hqsched.validation.cli import register as register_validate
     from hqsched.validation.gap_cli import register as register_gap
+    from hqsched.validation.plan_cli import register as register_plan
 
     register_online(sub)
-    register_formulation(sub)
+    # The solver's incumbent comes from the online simulator; formulation
+    # itself never imports online (data flows one way), so it is plugged here.
+    register_formulation(sub, warm_start_provider=best_online_schedule)
     register_campaign(sub)
     register_report(sub)
     register_gap(sub)
+    register_plan(sub)
     register_validate(sub)
-    # The solver's incumbent comes from the online simulator; formulation
-    # itself never imports online (data flows one way), so it is plugged here.
-    import hqsched.formulation.cli as formulation_cli
-    from hqsched.validation.warm_start import best_online_schedule
-    formulation_cli.WARM_START_PROVIDER = best_online_schedule
     return parser
 
 

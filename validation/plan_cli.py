@@ -1,0 +1,309 @@
+"""``hqsched plan exact|simulate``: the fewest classical workers (C) and quantum computers (Q).
+
+``plan exact INSTANCE``: offline, on a small instance, under a per-job delay
+bound (:mod:`hqsched.validation.plan_exact`).
+
+``plan simulate``: online, by simulation, on a (C, Q) grid
+(:mod:`hqsched.validation.plan_sim`). Workload and platform options have the
+names and parsers of ``hqsched simulate`` (:data:`hqsched.online.scenario.OPTIONS`),
+except that C and Q are searched (``--classical-range``, ``--quantum-range``)
+and ``--seeds`` is the seed budget per candidate, where a bare integer is a
+count (``--seeds 20`` = seeds 0-19). ``--config plan.toml`` takes any of
+these options as keys (``-`` or ``_``); the command line overrides it.
+
+Exit codes: 0 an answer (printed; "uncertain" is said when it is), 1 no
+candidate meets the targets (or, for exact, no proven-optimal verified
+answer), 2 bad input (``hqsched: error: ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+from hqsched.instances.model import InputError
+from hqsched.online import scenario as scn
+from hqsched.online.campaign_run import EXECUTORS
+from hqsched.online.config import SimulationConfig
+
+from .plan_sim import Cost, Targets, format_report, parse_cost, parse_range
+
+_SCN = {o.name: o for o in scn.OPTIONS}
+#: Options of `hqsched simulate` that plan simulate does not take (C and Q are searched,
+#: seeds are a budget with their own syntax, results are always CSV).
+_NOT_FOR_PLAN = {"classical-workers": "use --classical-range",
+                 "quantum-computers": "use --quantum-range",
+                 "format": "plan results are CSV"}
+
+
+def _probability(value: Any, where: str) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not (0.0 <= x <= 1.0):
+        raise InputError(f"{where}: must be a probability in [0, 1], got {value!r}")
+    return x
+
+
+def _budget(value: Any, where: str) -> tuple[int, ...]:
+    """A bare integer is a count (20 = seeds 0-19); else the seed syntax of simulate."""
+    if isinstance(value, int) and not isinstance(value, bool) or \
+            (isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value)):
+        n = int(value)
+        if n < 2:
+            raise InputError(f"{where}: the seed budget must be at least 2, got {value!r}")
+        return tuple(range(n))
+    return scn.parse_seeds(value, where)
+
+
+def _pos_int(value: Any, where: str) -> int:
+    return _SCN["classical-workers"].parse(value, where)
+
+
+def _alpha(value: Any, where: str) -> float:
+    x = _probability(value, where)
+    if not 0 < x < 1:
+        raise InputError(f"{where}: must be in (0, 1), got {value!r}")
+    return x
+
+
+def _executor(value: Any, where: str) -> str:
+    if value not in EXECUTORS:
+        raise InputError(f"{where}: must be one of {', '.join(EXECUTORS)}, got {value!r}")
+    return str(value)
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: must be true or false, got {value!r}")
+    return value
+
+
+#: plan simulate's own options: name -> (parser, default, help, metavar or None for a flag).
+PLAN_OPTIONS: dict[str, tuple[Callable[[Any, str], Any], Any, str, str | None]] = {
+    "classical-range": (lambda v, w: parse_range(v, w), (1, 6),
+                        "C values to consider, inclusive (default 1-6)", "LO-HI"),
+    "quantum-range": (lambda v, w: parse_range(v, w), (1, 8),
+                      "Q values to consider, inclusive (default 1-8)", "LO-HI"),
+    "max-drop": (_probability, None, "target: drop probability <= P", "P"),
+    "max-p95-job-time": (lambda v, w: scn.parse_duration(v, w), None,
+                         "target: per-seed 95th percentile job time <= T (6h, 30m, 900)", "T"),
+    "max-mean-job-time": (lambda v, w: scn.parse_duration(v, w), None,
+                          "target: per-seed mean job time <= T", "T"),
+    "cost": (lambda v, w: parse_cost(v, w), Cost(),
+             "candidate cost a*C + b*Q as \"C=a,Q=b\" (default C=1,Q=1)", "SPEC"),
+    "seeds": (_budget, tuple(range(20)),
+              "seed budget per candidate: a count (20 = seeds 0-19, default) or 0-19, 1,5,9, n=20",
+              "SEEDS"),
+    "batch": (_pos_int, 5, "seeds per look of the sequential test (default 5, >= 2)", "N"),
+    "alpha": (_alpha, 0.05, "error level of the sequential and paired tests (default 0.05)", "A"),
+    "full-grid": (_flag, False, "evaluate every candidate at the full seed budget "
+                  "(heat maps, monotonicity analysis)", None),
+    "executor": (_executor, "local", "local processes (default) or ray", "NAME"),
+    "address": (lambda v, w: scn._text(v, w), None,
+                "Ray cluster address (auto, host:port); default: a local Ray instance", "ADDR"),
+}
+
+EXAMPLES = """\
+examples:
+  hqsched plan exact inst.json --minimize classical --delta-max 900 --quantum-computers 2
+  hqsched plan exact inst.json --minimize cost --cost "C=1,Q=3" --delta-max 15m \\
+      --classical-range 1-4 --quantum-range 1-4
+  hqsched plan simulate --interarrival 450 --qubits 4,6,8,10 --max-drop 0.05 \\
+      --max-p95-job-time 6h --cost "C=1,Q=20" --seeds 20 --out results/plan
+  hqsched plan simulate --config plan.toml --full-grid --out results/plan-grid
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``plan exact`` and ``plan simulate`` to the top-level subcommands."""
+    p = subparsers.add_parser(
+        "plan", help="capacity planning: the fewest classical workers and quantum computers",
+        description="Find the cheapest (C, Q) meeting a target: exactly on a small instance "
+                    "(offline MILP, checked), or by simulation on a (C, Q) grid.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="plan_command", metavar="ACTION", required=True)
+
+    e = sub.add_parser("exact", help="minimal C, Q or cost under a per-job delay bound (MILP)",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("instance", metavar="INSTANCE", help="instance JSON (hqsched instance generate)")
+    e.add_argument("--minimize", default="classical", metavar="WHAT",
+                   help="classical (C at the given Q, default), quantum (Q at the given C) or "
+                        "cost (a*C + b*Q over the ranges)")
+    e.add_argument("--delta-max", required=True, metavar="T",
+                   help="every job's delay (completion - arrival) <= T (900, 15m)")
+    e.add_argument("--classical-workers", default="1", metavar="C",
+                   help="C when minimizing quantum (default 1)")
+    e.add_argument("--quantum-computers", default="1", metavar="Q",
+                   help="Q when minimizing classical (default 1)")
+    e.add_argument("--worker-capacity", default="1e9", metavar="S",
+                   help="S, operations/s of one classical worker (default 1e9)")
+    e.add_argument("--cost", default="C=1,Q=1", metavar="SPEC",
+                   help="with --minimize cost: \"C=a,Q=b\" (default C=1,Q=1)")
+    e.add_argument("--classical-range", default="1-6", metavar="LO-HI",
+                   help="with --minimize cost: C values (default 1-6)")
+    e.add_argument("--quantum-range", default="1-8", metavar="LO-HI",
+                   help="with --minimize cost: Q values (default 1-8)")
+    e.add_argument("--time-limit", default="60", metavar="T",
+                   help="solver time limit per solve (default 60 s)")
+    e.add_argument("--out", metavar="FILE", help="write the verified schedule CSV here")
+    e.set_defaults(func=run_exact)
+
+    s = sub.add_parser("simulate", help="cheapest (C, Q) meeting drop / job-time targets, "
+                                        "by simulation",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--config", metavar="FILE",
+                   help="TOML file; keys = these option names; the command line overrides it")
+    for name, (_, _, help_, metavar) in PLAN_OPTIONS.items():
+        if metavar is None:
+            s.add_argument(f"--{name}", action="store_true", default=argparse.SUPPRESS,
+                           help=help_)
+        else:
+            s.add_argument(f"--{name}", metavar=metavar, default=argparse.SUPPRESS, help=help_)
+    for o in scn.OPTIONS:
+        if o.name in _NOT_FOR_PLAN or o.name in PLAN_OPTIONS:
+            continue
+        help_ = o.help
+        if o.name == "policy":
+            help_ = "quantum scheduling policy, one of fifo, lifo, random, weighted (default fifo)"
+        if o.flag:
+            s.add_argument(f"--{o.name}", action="store_true", default=argparse.SUPPRESS,
+                           help=help_)
+        else:
+            s.add_argument(f"--{o.name}", metavar=o.metavar, default=argparse.SUPPRESS,
+                           help=help_)
+    s.set_defaults(func=run_simulate)
+
+
+# --------------------------------------------------------------------------
+# plan exact
+# --------------------------------------------------------------------------
+
+def run_exact(ns: argparse.Namespace) -> int:
+    from hqsched.instances.io import read_instance
+    from .plan_exact import OBJECTIVES, plan_exact
+    if ns.minimize not in OBJECTIVES:
+        raise InputError(f"--minimize: must be one of {', '.join(OBJECTIVES)}, "
+                         f"got {ns.minimize!r}")
+    delta = scn.parse_duration(ns.delta_max, "--delta-max")
+    c = _pos_int(ns.classical_workers, "--classical-workers")
+    q = _pos_int(ns.quantum_computers, "--quantum-computers")
+    s = _SCN["worker-capacity"].parse(ns.worker_capacity, "--worker-capacity")
+    limit = scn.parse_duration(ns.time_limit, "--time-limit")
+    cost = parse_cost(ns.cost, "--cost")
+    crange = parse_range(ns.classical_range, "--classical-range")
+    qrange = parse_range(ns.quantum_range, "--quantum-range")
+    inst = read_instance(ns.instance)
+    start = time.perf_counter()
+    plan = plan_exact(inst, ns.minimize, delta, classical=c, quantum=q,
+                      worker_capacity_ops_per_s=s, time_limit_s=limit, cost=cost,
+                      classical_range=crange, quantum_range=qrange)
+    print(plan.report())
+    print(f"({time.perf_counter() - start:.1f} s)")
+    if ns.out and plan.schedule is not None:
+        plan.schedule.write_csv(ns.out)
+        print(f"wrote {ns.out}")
+    return 0 if plan.classical is not None and plan.verified and plan.proven_optimal else 1
+
+
+# --------------------------------------------------------------------------
+# plan simulate
+# --------------------------------------------------------------------------
+
+def _read_plan_toml(path: str) -> dict[str, tuple[Any, str]]:
+    """Raw values of a plan file: option name -> (value, 'file: key')."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise InputError(f"--config {path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    out: dict[str, tuple[Any, str]] = {}
+    for key, value in doc.items():
+        name = key.replace("_", "-")
+        where = f"{path}: {key}"
+        if name in _NOT_FOR_PLAN:
+            raise InputError(f"{where}: not a plan option ({_NOT_FOR_PLAN[name]})")
+        if name not in PLAN_OPTIONS and name not in _SCN:
+            raise InputError(f"{where}: unknown key {key!r} (known: "
+                             f"{', '.join(sorted(set(PLAN_OPTIONS) | set(_SCN) - set(_NOT_FOR_PLAN)))})")
+        if name in out:
+            raise InputError(f"{where}: given twice (with '-' and '_')")
+        if name in _SCN and _SCN[name].is_path and isinstance(value, str):
+            value = str(p.parent / value)
+        out[name] = (value, where)
+    return out
+
+
+def plan_inputs(ns: argparse.Namespace) -> tuple[SimulationConfig, dict[str, Any], scn.Settings]:
+    """(base scenario, plan option values, scenario settings) from the file and the command line."""
+    raw = _read_plan_toml(ns.config) if getattr(ns, "config", None) else {}
+    for name in list(PLAN_OPTIONS) + list(_SCN):
+        attr = name.replace("-", "_")
+        if hasattr(ns, attr):
+            raw[name] = (getattr(ns, attr), f"--{name}")
+    plan = {name: default for name, (_, default, _, _) in PLAN_OPTIONS.items()}
+    values = {o.name: o.default for o in scn.OPTIONS}
+    values["policy"] = ("fifo",)
+    given: dict[str, str] = {"policy": "--policy (plan default fifo)"}
+    for name, (value, where) in raw.items():
+        if name in PLAN_OPTIONS:
+            plan[name] = PLAN_OPTIONS[name][0](value, where)
+        else:
+            values[name] = _SCN[name].parse(value, where)
+            given[name] = where
+    if len(values["policy"]) != 1:
+        raise InputError(f"{given['policy']}: plan simulate takes one policy, got "
+                         f"{','.join(values['policy'])}")
+    settings = scn.Settings(values, given)
+    built = scn.build_plan(settings)
+    base = next(iter(built.scenarios.values()))
+    if not isinstance(base, SimulationConfig):
+        raise InputError(f"{given.get('instance', '--instance')}: plan simulate takes a "
+                         f"stochastic workload or an instance with full chains, not a CSV "
+                         f"without chains")
+    if plan["batch"] < 2:
+        raise InputError(f"--batch: must be >= 2 (a t bound needs two seeds), got {plan['batch']}")
+    if plan["address"] is not None and plan["executor"] != "ray":
+        raise InputError("--address: only used with --executor ray")
+    return base, plan, settings
+
+
+def run_simulate(ns: argparse.Namespace) -> int:
+    from .plan_sim import plan_simulate
+    base, p, settings = plan_inputs(ns)
+    targets = Targets(p["max-drop"], p["max-p95-job-time"], p["max-mean-job-time"])
+    if not targets.as_dict():
+        raise InputError("plan simulate: give at least one target: --max-drop, "
+                         "--max-p95-job-time or --max-mean-job-time")
+    if p["executor"] == "ray":
+        from hqsched.online.campaign_run import import_ray
+        import_ray()
+    (c0, c1), (q0, q1) = p["classical-range"], p["quantum-range"]
+    n = (c1 - c0 + 1) * (q1 - q0 + 1)
+    print(f"plan: {n} candidate(s) C {c0}-{c1} x Q {q0}-{q1}, up to {len(p['seeds'])} seeds "
+          f"each, policy {base.policy}" + (f" -> {settings['out']}" if settings["out"] else ""),
+          file=sys.stderr)
+    start = time.perf_counter()
+    result = plan_simulate(
+        base, targets, classical_range=p["classical-range"], quantum_range=p["quantum-range"],
+        cost=p["cost"], seeds=p["seeds"], batch=p["batch"], alpha=p["alpha"],
+        full_grid=p["full-grid"], out=settings["out"], executor=p["executor"],
+        processes=settings["processes"], address=p["address"], overwrite=settings["overwrite"],
+        progress=settings["progress"])
+    print(format_report(result))
+    runs = sum(len(k.seeds) for k in result.candidates)
+    print(f"\n{runs} replication(s) used, {time.perf_counter() - start:.1f} s wall"
+          + (f"; results, plan.json, plan.txt and the heat map plan.png in {settings['out']}"
+             if settings["out"] else ""))
+    return 0 if result.recommended is not None else 1
