@@ -13,47 +13,11 @@ file/option and the value and exits with code 2, no traceback.
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Callable
 
+from hqsched.instances.arguments import nonnegative_int, positive_float, positive_int
 from hqsched.instances.io import read_instance, write_instance
 from hqsched.instances.model import InputError
-
-def _positive_int(option: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} must be a positive integer, got {text!r}")
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{option} must be a positive integer, got {text!r}")
-        return value
-    return parse
-
-
-def _nonneg_int(option: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = -1
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{option} must be an integer >= 0, got {text!r}")
-        return value
-    return parse
-
-
-def _positive_float(option: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"{option} must be a positive number, got {text!r}")
-        return value
-    return parse
-
 
 def _int_list(option: str):
     def parse(text: str) -> tuple[int, ...]:
@@ -74,28 +38,28 @@ def register(subparsers: argparse._SubParsersAction,
     inst = subparsers.add_parser("instance", help="build offline instances")
     inst_sub = inst.add_subparsers(dest="instance_command", required=True)
     gen = inst_sub.add_parser("generate", help="draw a small instance from the bundled traces")
-    gen.add_argument("--jobs", type=_positive_int("--jobs"), required=True)
-    gen.add_argument("--iterations", type=_nonneg_int("--iterations"), required=True,
+    gen.add_argument("--jobs", type=positive_int, required=True)
+    gen.add_argument("--iterations", type=nonnegative_int, required=True,
                      help="iterations of every job (trace counts are far too large to solve)")
     gen.add_argument("--qubits", type=_int_list("--qubits"), default=(4, 6, 8, 10))
     gen.add_argument("--priorities", type=_int_list("--priorities"), default=(1,))
-    gen.add_argument("--seed", type=_nonneg_int("--seed"), default=0)
-    gen.add_argument("--interarrival", type=_positive_float("--interarrival"), required=True,
+    gen.add_argument("--seed", type=nonnegative_int, default=0)
+    gen.add_argument("--interarrival", type=positive_float, required=True,
                      help="mean gap between Poisson arrivals (s)")
-    gen.add_argument("--grid", type=_positive_float("--grid"), default=None,
+    gen.add_argument("--grid", type=positive_float, default=None,
                      help="round every duration UP to a multiple of this (s); changes the problem")
-    gen.add_argument("--worker-capacity", type=_positive_float("--worker-capacity"), default=1e9,
+    gen.add_argument("--worker-capacity", type=positive_float, default=1e9,
                      help="S (ops/s), used only with --grid")
     gen.add_argument("-o", "--output", required=True, help="instance JSON to write")
     gen.set_defaults(func=_generate)
 
     solve = subparsers.add_parser("solve", help="offline optimum (HiGHS via Pyomo)")
     solve.add_argument("instance", help="instance JSON")
-    solve.add_argument("--classical-workers", type=_positive_int("--classical-workers"), default=1)
-    solve.add_argument("--quantum-computers", type=_positive_int("--quantum-computers"), default=1)
-    solve.add_argument("--worker-capacity", type=_positive_float("--worker-capacity"), default=1e9,
+    solve.add_argument("--classical-workers", type=positive_int, default=1)
+    solve.add_argument("--quantum-computers", type=positive_int, default=1)
+    solve.add_argument("--worker-capacity", type=positive_float, default=1e9,
                        help="S (ops/s)")
-    solve.add_argument("--time-limit", type=_positive_float("--time-limit"), default=60.0,
+    solve.add_argument("--time-limit", type=positive_float, default=60.0,
                        help="seconds")
     solve.add_argument("--weighted", action="store_true", help="weight delays by priority")
     solve.add_argument("--relax-classical", action="store_true",
@@ -103,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction,
     solve.add_argument("--lp-bound", action="store_true", help="also print the LP-relaxation bound")
     solve.add_argument("--min-capacity", choices=("classical", "quantum"), default=None,
                        help="minimize this capacity subject to every delay <= --delta-max")
-    solve.add_argument("--delta-max", type=_positive_float("--delta-max"), default=None,
+    solve.add_argument("--delta-max", type=positive_float, default=None,
                        help="delay bound (s) for --min-capacity")
     solve.add_argument("--gantt", default=None, help="write a Gantt chart PNG")
     solve.add_argument("--out", default=None, help="write the schedule CSV")

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 
+from hqsched.instances.arguments import positive_int
 from hqsched.instances.model import InputError
 from hqsched.online import campaign as cmp
 from hqsched.online.campaign_run import EXECUTORS, run_campaign
@@ -43,10 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--address", metavar="ADDR",
                    help="Ray cluster: auto (a running cluster) or host:port; default: start a "
                         "local Ray instance")
-    r.add_argument("--processes", type=_positive_int, metavar="N",
+    r.add_argument("--processes", type=positive_int, metavar="N",
                    help="local worker processes (default: all cores; 1 = no pool); with ray "
                         "and no --address, the CPUs of the local Ray instance")
-    r.add_argument("--max-units", type=_positive_int, default=cmp.DEFAULT_MAX_UNITS, metavar="N",
+    r.add_argument("--max-units", type=positive_int, default=cmp.DEFAULT_MAX_UNITS, metavar="N",
                    help=f"refuse campaigns of more units unless --yes "
                         f"(default {cmp.DEFAULT_MAX_UNITS})")
     r.add_argument("--yes", action="store_true", help="run even if larger than --max-units")
@@ -62,16 +63,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     ls = sub.add_parser("list", help="list the bundled studies")
     ls.set_defaults(func=list_studies)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return n
 
 
 def run(ns: argparse.Namespace) -> int:

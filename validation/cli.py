@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from hqsched.instances.arguments import positive_int
 from hqsched.validation.queueing import (FULL_SEEDS, QUICK_SEEDS, CheckRecord, format_records,
                                          validate)
 
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(a few minutes on 2 cores)")
     p.add_argument("--seeds", type=_at_least_two, default=None, metavar="N",
                    help=f"replications per check (default {FULL_SEEDS}; {QUICK_SEEDS} with --quick)")
-    p.add_argument("--processes", type=_positive, default=None, metavar="P",
+    p.add_argument("--processes", type=positive_int, default=None, metavar="P",
                    help="worker processes (default: min(2, cores); 1 = no pool)")
     p.add_argument("--per-check", action="store_true",
                    help="verdicts at 95%% per check instead of family-wise 95%% (Bonferroni)")
@@ -63,18 +64,8 @@ def write_csv(records: list[CheckRecord], out_dir: str | Path) -> Path:
     return path
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
 def _at_least_two(text: str) -> int:
-    value = _positive(text)
+    value = positive_int(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"needs at least 2 seeds for a confidence interval, "
                                          f"got {text!r}")

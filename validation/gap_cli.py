@@ -9,30 +9,11 @@ import argparse
 import sys
 import time
 
+from hqsched.instances.arguments import positive_float, positive_int
 from hqsched.instances.model import InputError
 
 from . import invariants
 from .gap import BOXPLOT_PNG, INSTANCES_CSV, SUMMARY_CSV, GapConfig, format_summary, run_study, summarize
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return v
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -54,29 +35,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "policy's online sum of delays with the offline optimum (dedicated mode) and "
                     "with the C = infinity bound (serverless mode). Resumable: finished "
                     "instances in --out are kept.")
-    p.add_argument("--instances", type=_positive_int, default=d.instances, metavar="N")
-    p.add_argument("--jobs", type=_positive_int, default=d.jobs, metavar="J")
-    p.add_argument("--iterations", type=_positive_int, default=d.iterations, metavar="I")
-    p.add_argument("--classical-workers", type=_positive_int, default=d.classical_workers,
+    p.add_argument("--instances", type=positive_int, default=d.instances, metavar="N")
+    p.add_argument("--jobs", type=positive_int, default=d.jobs, metavar="J")
+    p.add_argument("--iterations", type=positive_int, default=d.iterations, metavar="I")
+    p.add_argument("--classical-workers", type=positive_int, default=d.classical_workers,
                    metavar="C")
-    p.add_argument("--quantum-computers", type=_positive_int, default=d.quantum_computers,
+    p.add_argument("--quantum-computers", type=positive_int, default=d.quantum_computers,
                    metavar="Q")
     p.add_argument("--qubits", type=_int_list, default=d.qubits, metavar="LIST",
                    help="qubit counts drawn uniformly (default 4,6,8,10)")
     p.add_argument("--priorities", type=_int_list, default=d.priorities, metavar="LIST",
                    help="priorities drawn uniformly (default 1,2,4)")
-    p.add_argument("--interarrival", type=_positive_float, default=d.interarrival_s, metavar="S",
+    p.add_argument("--interarrival", type=positive_float, default=d.interarrival_s, metavar="S",
                    help=f"mean Poisson inter-arrival time, seconds (default {d.interarrival_s:g})")
     p.add_argument("--weighted", action="store_true",
                    help="objective: priority-weighted sum of delays (default unweighted)")
-    p.add_argument("--time-limit", type=_positive_float, default=d.time_limit_s, metavar="S",
+    p.add_argument("--time-limit", type=positive_float, default=d.time_limit_s, metavar="S",
                    help=f"per-instance dedicated MILP limit, seconds (default {d.time_limit_s:g})")
-    p.add_argument("--relax-time-limit", type=_positive_float, default=d.relax_time_limit_s,
+    p.add_argument("--relax-time-limit", type=positive_float, default=d.relax_time_limit_s,
                    metavar="S", help="per-instance C = infinity MILP limit, seconds "
                                      f"(default {d.relax_time_limit_s:g})")
     p.add_argument("--seed", type=int, default=d.base_seed, metavar="N",
                    help="base seed: instance k and its randomised policies use N + k (default 0)")
-    p.add_argument("--processes", type=_positive_int, default=2, metavar="P",
+    p.add_argument("--processes", type=positive_int, default=2, metavar="P",
                    help="worker processes over instances (default 2; 1 = no pool)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=run_gap)
