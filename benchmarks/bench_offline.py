@@ -1,12 +1,16 @@
 """Offline solver benchmark: solve time, proven optimality and gap vs instance size.
 
 Usage: python benchmarks/bench_offline.py [--time-limit 60] [--quick] [--ablation]
+       python benchmarks/bench_offline.py --c1-methods [--sizes 4x3,5x3,6x3,8x3]
 
 Instances: small_instance(jobs, iterations, qubits 4,6,8,10, seed 1,
 inter-arrival 20 s), S = 1e9 ops/s, unweighted sum of delays.
 ``--ablation`` re-solves one size without symmetry breaking, without the
 energy cuts, without the local search (list heuristic only), and without
 any heuristic MIP start, to measure each.
+``--c1-methods`` compares, with C = 1 and Q = 2, the default model with the
+C = 1 options of solve_delays (subset cuts, interference cuts; see
+formulation/solve.py): status, objective, bound, gap, time.
 The machine's 1-minute load average is printed before and after each row:
 HiGHS's time limit is wall-clock, so a loaded machine (shared cores) gets
 less done in the same limit; compare rows only at similar load.
@@ -41,9 +45,25 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="first four sizes only")
     ap.add_argument("--ablation", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--c1-methods", action="store_true")
+    ap.add_argument("--sizes", default="4x3,5x3,6x2,6x3,8x2,8x3",
+                    help="jobs x iterations list for --c1-methods")
+    ap.add_argument("--methods", default="default,subset,interference",
+                    help="comma list for --c1-methods")
     args = ap.parse_args()
     print(f"{'variant':<14}{'size':>8}{'tasks':>6} {'C':>4}{'Q':>3} {'status':>9} {'objective':>11} "
           f"{'bound':>11} {'gap':>8} {'time_s':>7} {'bins':>6} {'rows':>6} {'LP bound':>10} {'load':>10}")
+    if args.c1_methods:
+        variants = {"default": {}, "subset": {"subset_cuts": True},
+                    "interference": {"interference_cuts": True}}
+        for size in args.sizes.split(","):
+            jobs, its = (int(x) for x in size.split("x"))
+            inst = small_instance(jobs, its, (4, 6, 8, 10), seed=args.seed, interarrival_s=20)
+            for label in args.methods.split(","):
+                load = os.getloadavg()[0]
+                res = solve_delays(inst, 1, 2, time_limit_s=args.time_limit, **variants[label])
+                row(label, jobs, its, 1, 2, res, load=load)
+        return
     sizes = SIZES[:4] if args.quick else SIZES
     if not args.ablation:
         for jobs, its, c, q in sizes:

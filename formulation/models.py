@@ -27,6 +27,21 @@ Data -> variables -> constraints -> objective, one named rule per family:
   windows allow (tight, per pair);
 - objective: ``sum_j w_j (s[last_j] + d[last_j] - t_j)`` or none (feasibility).
 
+Optional rows (all valid for every schedule of the instance, so they never
+remove an optimum; exercised by the brute-force test):
+
+- ``interference_cuts`` (resources with ONE server only): for consecutive
+  busy tasks a, b of a job, every other task i on that server lies before a,
+  between a and b, or after b, and the ones between fill the gap:
+  ``s_b >= s_a + d_a + sum_i d_i (prec(i,b) - prec(i,a))`` plus
+  ``prec(i,a) <= prec(i,b)``, prec(i,t) being the pair's ordering variable
+  (or the constant the windows impose). It charges a job for the long tasks
+  (pre) placed inside its iteration phase without big-M.
+- ``subset_bounds``: ``sum_{j in G} w_j delta_j >= LB(G)`` for sets G of jobs
+  with LB(G) a proven lower bound on the optimum of the sub-instance of G's
+  jobs alone (restricting any schedule to G's tasks leaves a feasible
+  schedule of the sub-instance, whose objective is G's part of the sum).
+
 Exactness: for the given servers the model is exact for any durations (no
 time grid), except that the windows restrict it to schedules with objective
 <= the incumbent's (or delays <= delta_max), which never removes an optimum.
@@ -55,7 +70,9 @@ class ModelInfo:
 
 def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
                 objective: str = "delays", weighted: bool = False,
-                symmetry_breaking: bool = True, energy_cuts: bool = True) -> tuple[pyo.ConcreteModel, ModelInfo]:
+                symmetry_breaking: bool = True, energy_cuts: bool = True,
+                interference_cuts: bool = False,
+                subset_bounds: tuple = ()) -> tuple[pyo.ConcreteModel, ModelInfo]:
     """The disjunctive model; ``objective`` is "delays" or "none" (feasibility)."""
     tasks = problem.tasks
     d = {t.pos: t.duration_s for t in tasks}
@@ -158,6 +175,61 @@ def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
         rhs = release * total + total ** 2 / (2 * problem.servers(r)) \
             - 0.5 * sum(d[p] ** 2 for p in members)
         return sum(d[p] * m.s[p] for p in members) >= rhs
+
+    # Interference cuts (single-server resources only; see module docstring).
+    # prec(i, t) = 1 iff task i runs before task t on the server, written with
+    # the ordering variable of the pair or, when the windows fix the order, as
+    # a constant. For consecutive busy tasks a, b of one job on a one-server
+    # resource, every other task i on it lies before a, between a and b, or
+    # after b; those between fill the gap: s_b >= s_a + d_a + sum_i d_i
+    # (prec(i, b) - prec(i, a)), and prec(i, a) <= prec(i, b).
+    pair_set = set(pairs)
+
+    def prec(i, t):
+        if (i, t) in pair_set:
+            return m.y[i, t]
+        if (t, i) in pair_set:
+            return 1 - m.y[t, i]
+        return 1.0 if hi[i] + d[i] <= lo[t] or (hi[t] + d[t] > lo[i] and lo[i] < lo[t]) else 0.0
+
+    gap_rows, mono_rows = [], []
+    if interference_cuts:
+        for r, items in busy.items():
+            if problem.servers(r) != 1 or not items:
+                continue
+            for j, chain in problem.chains.items():
+                mine = [p for p in chain if res[p] == r and d[p] > 0]
+                others = [t.pos for t in items if t.job_id != j]
+                for a, b in zip(mine, mine[1:]):
+                    gap_rows.append((a, b, tuple(others)))
+                    for i in others:
+                        if ((i, a) in pair_set or (a, i) in pair_set) and \
+                                ((i, b) in pair_set or (b, i) in pair_set):
+                            mono_rows.append((i, a, b))
+
+    @m.Constraint(range(len(gap_rows)))
+    def interference(m, c):
+        a, b, others = gap_rows[c]
+        terms = [(prec(i, a), prec(i, b), d[i]) for i in others]
+        return m.s[b] >= m.s[a] + d[a] + sum(di * (pb - pa) for pa, pb, di in terms)
+
+    @m.Constraint(range(len(mono_rows)))
+    def interference_order(m, c):
+        i, a, b = mono_rows[c]
+        return prec(i, a) <= prec(i, b)
+
+    # Subset cuts: sum_{j in G} w_j delta_j >= LB(G), LB(G) a proven lower
+    # bound on the optimum of the sub-instance of the jobs in G (restricting
+    # any schedule to G's tasks leaves a feasible schedule of that instance).
+    arrival_of = {j.job_id: j.arrival_s for j in problem.instance.jobs}
+    cuts_g = [(tuple(g), lb) for g, lb in subset_bounds if all(j in problem.chains for j in g)]
+
+    @m.Constraint(range(len(cuts_g)))
+    def subset(m, c):
+        g, lb = cuts_g[c]
+        return sum((tasks[problem.chains[j][-1]].weight if weighted else 1)
+                   * (m.s[problem.chains[j][-1]] + d[problem.chains[j][-1]] - arrival_of[j])
+                   for j in g) >= lb
 
     # --- objective
     if objective == "delays":

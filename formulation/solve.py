@@ -31,6 +31,22 @@ objective known and LB_j a lower bound on the other jobs' delays: their
 chain lengths, or (unweighted, one server of a resource) the preemptive
 single-machine SRPT bound on their first tasks there (Schrage 1968).
 
+Options for one classical server (C = 1), all exact, all off by default
+because on the trace instances they did not shorten proofs (measurements in
+benchmarks/bench_offline.py --c1-methods; MILP solve times vary a lot with
+the model's rows):
+
+- ``subset_cuts``: first bound every sub-instance made of 2..n-1 jobs
+  consecutive in arrival order (smallest first, each by this same function
+  with its own sub-instances' bounds as cuts, in ``subset_share`` of the time
+  limit), then add ``sum_{j in G} w_j delta_j >= LB(G)`` rows (models.py) and
+  use the bounds to narrow the time windows (a partition of the other jobs
+  into such blocks bounds their delays). Valid because any schedule
+  restricted to G is a schedule of G's sub-instance. It lifts the bound where
+  the big-M LP cannot see the interference of long pre tasks with the tiny
+  iteration tasks of other jobs on the single server (8x3: 286 -> ~341).
+- ``interference_cuts``: the gap rows of models.py (one-server resources).
+
 Every schedule returned is rebuilt exactly (repair.exact_schedule) and has
 passed checker.check_schedule; otherwise the status is "error".
 """
@@ -99,7 +115,37 @@ def _srpt_sum(jobs: list[tuple[float, float]]) -> float:
     return total
 
 
-def _others_lower_bounds(problem: OfflineProblem, weighted: bool) -> dict[int, float]:
+def _others_lower_bounds(problem: OfflineProblem, weighted: bool,
+                         subset_lbs: tuple = ()) -> dict[int, float]:
+    """Per job j, a lower bound on the other jobs' (weighted) delays: the best of
+    :func:`_single_server_lower_bounds` and of a partition of the other jobs
+    into arrival-consecutive blocks, each counted by its proven subset bound
+    (``subset_lbs``: (job ids, bound) pairs) or its chain lengths."""
+    out = _single_server_lower_bounds(problem, weighted)
+    if not subset_lbs:
+        return out
+    order = [j.job_id for j in problem.instance.jobs]
+    w = {j.job_id: (j.priority if weighted else 1) for j in problem.instance.jobs}
+    blocks: dict[tuple[int, int], float] = {}
+    where = {jid: k for k, jid in enumerate(order)}
+    for ids, lb in subset_lbs:
+        ks = sorted(where[i] for i in ids if i in where)
+        if len(ks) == len(ids) and ks and ks[-1] - ks[0] == len(ks) - 1:
+            key = (ks[0], ks[-1] + 1)
+            blocks[key] = max(blocks.get(key, -math.inf), lb)
+    for j in order:
+        f = [0.0] * (len(order) + 1)
+        for k in range(1, len(order) + 1):
+            jid = order[k - 1]
+            f[k] = f[k - 1] + (0.0 if jid == j else w[jid] * problem.chain_length_s(jid))
+            for (a, b), lb in blocks.items():
+                if b == k and not (a <= where[j] < b):
+                    f[k] = max(f[k], f[a] + lb)
+        out[j] = max(out[j], f[-1])
+    return out
+
+
+def _single_server_lower_bounds(problem: OfflineProblem, weighted: bool) -> dict[int, float]:
     """For each job j, a lower bound on sum_{i != j} w_i delta_i valid in every schedule.
 
     Always sum_{i != j} w_i L_i (L_i = chain length). Unweighted, for each
@@ -131,7 +177,8 @@ def _others_lower_bounds(problem: OfflineProblem, weighted: bool) -> dict[int, f
     return out
 
 
-def _delay_deadlines(problem: OfflineProblem, upper_s: float, weighted: bool) -> dict[int, float]:
+def _delay_deadlines(problem: OfflineProblem, upper_s: float, weighted: bool,
+                     subset_lbs: tuple = ()) -> dict[int, float]:
     """Latest completion of each job in any schedule of objective <= upper_s.
 
     w_j delta_j <= UB - LB_j, with LB_j a lower bound on the other jobs'
@@ -139,7 +186,7 @@ def _delay_deadlines(problem: OfflineProblem, upper_s: float, weighted: bool) ->
     incumbent inside despite rounding.
     """
     w = {j.job_id: (j.priority if weighted else 1) for j in problem.instance.jobs}
-    others = _others_lower_bounds(problem, weighted)
+    others = _others_lower_bounds(problem, weighted, subset_lbs)
     ub = upper_s + 1e-6 * max(1.0, abs(upper_s))
     arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
     return {j: arrival[j] + (ub - others[j]) / w[j] for j in others}
@@ -165,6 +212,32 @@ def _size(m: pyo.ConcreteModel) -> tuple[int, int, int]:
     return n_vars, n_bin, n_con
 
 
+def _subset_bounds(instance: Instance, classical_servers: int | None, quantum_servers: int,
+                   speed: float, weighted: bool, known: tuple, budget_s: float) -> tuple:
+    """Proven lower bounds on the optimum of every sub-instance made of 2..n-1 jobs
+    consecutive in arrival order, smallest first, each solved by :func:`solve_delays`
+    with the bounds of its own sub-instances as cuts; stops when ``budget_s`` is spent
+    (one sub-instance gets at most a quarter of it). Returns ((job ids), bound) pairs."""
+    jobs = list(instance.jobs)
+    t_end = time.perf_counter() + budget_s
+    found: list[tuple[tuple[int, ...], float]] = []
+    for k in range(2, len(jobs)):
+        for a in range(len(jobs) - k + 1):
+            left = t_end - time.perf_counter()
+            if left <= 0.05:
+                return tuple(found)
+            group = jobs[a:a + k]
+            ids = {j.job_id for j in group}
+            inner = tuple(g for g in tuple(known) + tuple(found) if set(g[0]) < ids)
+            r = solve_delays(Instance(tuple(group)), classical_servers, quantum_servers, speed,
+                             weighted, time_limit_s=min(left, max(0.25 * budget_s, 0.05)),
+                             subset_cuts=False, subset_bounds=inner)
+            if r.status in ("optimal", "feasible") and r.best_bound is not None:
+                lb = r.best_bound - 1e-9 * max(1.0, abs(r.best_bound))
+                found.append((tuple(sorted(ids)), lb))
+    return tuple(found)
+
+
 def _decode(m, info, problem: OfflineProblem, opt) -> Schedule:
     prim = opt.get_primals()
     starts = [prim[m.s[p]] for p in m.T]
@@ -187,7 +260,10 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
                  warm_start_provider: WarmStartProvider | None = None,
                  heuristic_incumbent: bool = True, symmetry_breaking: bool = True,
                  energy_cuts: bool = True, mip_rel_gap: float = 1e-7,
-                 local_search_evaluations: int | None = None) -> SolveResult:
+                 local_search_evaluations: int | None = None,
+                 interference_cuts: bool = False,
+                 subset_bounds: tuple = (), subset_cuts: bool = False,
+                 subset_share: float = 0.5) -> SolveResult:
     """Minimize the (weighted) sum of delays on C classical and Q quantum servers.
 
     ``classical_servers=None`` is C = infinity (lower bound for serverless
@@ -241,25 +317,37 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
     # it only bounds where an optimum can lie).
     upper = min([_objective(problem, heur, weighted)] + [i[0] for i in incumbents]
                 + ([_objective(problem, ls, weighted)] if evals > 0 else []))
-    m, info = build_model(problem, _delay_deadlines(problem, upper, weighted), "delays",
-                          weighted, symmetry_breaking, energy_cuts)
+    subset_bounds = tuple(subset_bounds)
+    if subset_cuts:
+        found = _subset_bounds(instance, classical_servers, quantum_servers,
+                               worker_capacity_ops_per_s, weighted, subset_bounds,
+                               subset_share * time_limit_s - (time.perf_counter() - t0))
+        notes.append(f"subset cuts: {len(found)} arrival-consecutive sub-instances bounded in "
+                     f"{time.perf_counter() - t0:.1f}s")
+        subset_bounds += found
+    deadlines = _delay_deadlines(problem, upper, weighted, subset_bounds)
+    m, info = build_model(problem, deadlines, "delays", weighted, symmetry_breaking,
+                          energy_cuts, interference_cuts, subset_bounds=subset_bounds)
     n_vars, n_bin, n_con = _size(m)
     best = min(incumbents, key=lambda i: i[0]) if incumbents else None
     if best is not None:
         set_start(m, info, problem, *_as_vectors(problem, best[2]))
     try:
-        opt, res, _ = _run_highs(m, time_limit_s - (time.perf_counter() - t0), best is not None,
-                                 mip_rel_gap)
+        opt, res, _ = _run_highs(m, time_limit_s - (time.perf_counter() - t0),
+                                 best is not None, mip_rel_gap)
     except Exception as exc:
         return SolveResult("error", solve_time_s=time.perf_counter() - t0, n_vars=n_vars,
                            n_binaries=n_bin, n_constraints=n_con,
                            message=f"HiGHS failed: {type(exc).__name__}: {exc}")
     tc = res.termination_condition
-    bound = res.best_objective_bound
-    has_sol = res.best_feasible_objective is not None
-    if has_sol:
-        sched = _decode(m, info, problem, opt)
-        incumbents.append((_objective(problem, sched, weighted), "solver", sched))
+    bound = None
+    if tc in (TerminationCondition.optimal, TerminationCondition.maxTimeLimit,
+              TerminationCondition.maxIterations, TerminationCondition.objectiveLimit):
+        bound = res.best_objective_bound
+    if res.best_feasible_objective is not None:
+        found = _decode(m, info, problem, opt)
+        incumbents.append((_objective(problem, found, weighted), "solver", found))
+    solver_proved = tc == TerminationCondition.optimal
     elapsed = time.perf_counter() - t0
     sizes = dict(n_vars=n_vars, n_binaries=n_bin, n_constraints=n_con)
     if tc == TerminationCondition.infeasible or tc == TerminationCondition.infeasibleOrUnbounded:
@@ -284,7 +372,7 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
     if bound is not None:
         bound = min(bound, obj)
     gap = _gap(obj, bound)
-    proven = tc == TerminationCondition.optimal or (gap is not None and gap <= max(mip_rel_gap, 1e-9))
+    proven = solver_proved or (gap is not None and gap <= max(mip_rel_gap, 1e-9))
     return SolveResult("optimal" if proven else "feasible", objective=obj, best_bound=bound,
                        rel_gap=gap, solve_time_s=elapsed, schedule=sched,
                        message="; ".join(notes + [f"incumbent from {source}; HiGHS {tc.name}"]),
@@ -374,7 +462,7 @@ def solve_min_capacity(instance: Instance, resource: str, delta_max_s: float,
     proofs: list[str] = []
     last = (0, 0, 0)
     if found is None:
-        r = _feasible_at(problem_at(k_hi), deadlines, t0, time_limit_s)
+        r = feasible_at(problem_at(k_hi), deadlines, t0, time_limit_s)
         proofs.append(f"{code}={k_hi}: {r[0]}")
         last = r[2]
         if r[0] != "feasible":
@@ -387,7 +475,7 @@ def solve_min_capacity(instance: Instance, resource: str, delta_max_s: float,
     best_k, status = k_hi, "optimal" if k_hi == 1 else "feasible"
     k = k_hi - 1
     while k >= 1:
-        outcome, sched, last = _feasible_at(problem_at(k), deadlines, t0, time_limit_s)
+        outcome, sched, last = feasible_at(problem_at(k), deadlines, t0, time_limit_s)
         proofs.append(f"{code}={k}: {outcome}")
         if outcome == "feasible":
             best_k, found = k, sched
@@ -412,8 +500,8 @@ def solve_min_capacity(instance: Instance, resource: str, delta_max_s: float,
                        details={"capacity": best_k, "proofs": proofs})
 
 
-def _feasible_at(problem: OfflineProblem, deadlines: dict[int, float], t0: float,
-                 time_limit_s: float) -> tuple[str, Schedule | None, tuple[int, int, int]]:
+def feasible_at(problem: OfflineProblem, deadlines: dict[int, float], t0: float,
+                time_limit_s: float) -> tuple[str, Schedule | None, tuple[int, int, int]]:
     """Feasibility MILP under per-job deadlines: ("feasible"|"infeasible"|"time_limit"|"error", schedule, size)."""
     m, info = build_model(problem, deadlines, "none")
     size = _size(m)

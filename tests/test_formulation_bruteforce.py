@@ -109,3 +109,26 @@ def test_milp_optimum_equals_brute_force_on_200_random_tiny_instances():
         assert check_schedule(inst, res.schedule, c, q, 1.0) == []
         assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-6), \
             (case, c, q, weighted, inst)
+
+
+# The C = 1 options of solve_delays (solve.py docstring), each forced on tiny
+# instances with C = 1: subset cuts (sub-instance bounds as rows and windows),
+# interference cuts, and both.
+@pytest.mark.parametrize("options", [
+    {"subset_cuts": True},
+    {"interference_cuts": True},
+    {"subset_cuts": True, "interference_cuts": True},
+], ids=["subset", "interference", "both"])
+def test_c1_options_agree_with_brute_force(options):
+    rng = random.Random(20240917)
+    for case in range(60):
+        inst = random_tiny(rng)
+        q = rng.choice([1, 2])
+        weighted = rng.random() < 0.5
+        res = solve_delays(inst, 1, q, worker_capacity_ops_per_s=1.0, weighted=weighted,
+                           time_limit_s=20, **options)
+        expected = brute_force(inst, 1, q, weighted)
+        assert res.status == "optimal", (case, res.message)
+        assert check_schedule(inst, res.schedule, 1, q, 1.0) == []
+        assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-6), \
+            (case, q, weighted, inst, options)

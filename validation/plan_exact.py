@@ -9,7 +9,7 @@ at most ``delta_max`` (seconds). Minimise:
 - ``cost``: ``a*C + b*Q`` over ``C in classical_range``, ``Q in quantum_range``.
   Candidate pairs are enumerated in increasing cost order (ties: smaller C,
   then smaller Q) and each gets a feasibility MILP (the one
-  ``solve_min_capacity`` uses, ``formulation.solve._feasible_at``); the first
+  ``solve_min_capacity`` uses, ``formulation.solve.feasible_at``); the first
   proven feasible pair is the answer. Feasibility is monotone in each
   resource offline (a schedule on k servers is valid on k + 1), so a pair
   dominated by a proven-infeasible pair (C' >= C, Q' >= Q) is infeasible
@@ -93,14 +93,14 @@ def feasibility(instance: Instance, c: int, q: int, delta_max_s: float,
                 time_limit_s: float) -> tuple[str, Schedule | None]:
     """Feasibility MILP at (C, Q): ("feasible"|"infeasible"|"unknown", schedule or None).
 
-    Uses the formulation's own feasibility model (``_feasible_at``, the one
+    Uses the formulation's own feasibility model (``feasible_at``, the one
     ``solve_min_capacity`` uses) so both answers rest on the same model.
     Time limit (s) per solve; a time limit or solver error is "unknown".
     """
-    from hqsched.formulation.solve import _feasible_at
+    from hqsched.formulation.solve import feasible_at
     problem = OfflineProblem(instance, c, q, worker_capacity_ops_per_s)
     deadlines = {j.job_id: j.arrival_s + delta_max_s for j in instance.jobs}
-    outcome, schedule, _ = _feasible_at(problem, deadlines, time.perf_counter(), time_limit_s)
+    outcome, schedule, _ = feasible_at(problem, deadlines, time.perf_counter(), time_limit_s)
     if outcome in ("feasible", "infeasible"):
         return outcome, schedule
     return "unknown", None
