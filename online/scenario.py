@@ -284,15 +284,21 @@ class Settings:
         return self.values[name]
 
 
-def read_toml(path: str | Path) -> dict[str, tuple[Any, str]]:
-    """Raw values of a scenario file: option name -> (value, 'file: key')."""
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """The top-level table of a TOML file; a missing or malformed file is an InputError."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise InputError(f"--config {path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
+
+
+def read_toml(path: str | Path) -> dict[str, tuple[Any, str]]:
+    """Raw values of a scenario file: option name -> (value, 'file: key')."""
+    path = Path(path)
+    data = load_toml(path)
     out: dict[str, tuple[Any, str]] = {}
     for key, value in data.items():
         name = key.replace("_", "-")

@@ -23,7 +23,6 @@ import math
 import re
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -222,12 +221,7 @@ def run_exact(ns: argparse.Namespace) -> int:
 def _read_plan_toml(path: str) -> dict[str, tuple[Any, str]]:
     """Raw values of a plan file: option name -> (value, 'file: key')."""
     p = Path(path)
-    try:
-        doc = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise InputError(f"--config {path}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    doc = scn.load_toml(p)
     out: dict[str, tuple[Any, str]] = {}
     for key, value in doc.items():
         name = key.replace("_", "-")
