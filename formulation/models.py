@@ -51,7 +51,6 @@ resource rows at all. Zero-length tasks occupy no server time and get none.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
@@ -197,8 +196,8 @@ def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
         for r, items in busy.items():
             if problem.servers(r) != 1 or not items:
                 continue
-            for j, chain in problem.chains.items():
-                mine = [p for p in chain if res[p] == r and d[p] > 0]
+            for j, job_chain in problem.chains.items():
+                mine = [p for p in job_chain if res[p] == r and d[p] > 0]
                 others = [t.pos for t in items if t.job_id != j]
                 for a, b in zip(mine, mine[1:]):
                     gap_rows.append((a, b, tuple(others)))

@@ -16,7 +16,6 @@ at most m tasks running at every instant can be assigned to m servers
 The enumerator shares no code with hqsched.formulation.
 """
 
-import itertools
 import random
 
 import pytest

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 
 from hqsched.instances.io import atomic_write_text
 from hqsched.instances.model import InputError
