@@ -48,7 +48,7 @@ from hqsched.instances.schedule import Schedule, ScheduledTask
 from hqsched.instances.streams import stream
 from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.traces import TraceSet, load_traces
-from hqsched.instances.workload import ChainDraw, JobSampler, poisson_draws
+from hqsched.instances.workload import ChainDraw, JobSampler, WorkloadSpec, poisson_draws
 
 from .config import JOB_FIELDS, ReplicationResult, SimulationConfig
 from .kernel import ACTIVE, COMPLETED, DROPPED, run_events
@@ -61,6 +61,12 @@ def cached_traces(directory: str | None) -> TraceSet:
     return load_traces(directory)
 
 
+@functools.lru_cache(maxsize=32)
+def cached_sampler(directory: str | None, spec: WorkloadSpec) -> JobSampler:
+    """The rescaled per-qubit profiles of a workload, built once per process, not per seed."""
+    return JobSampler(cached_traces(directory), spec)
+
+
 def job_arrays(config: SimulationConfig, seed: int) -> JobArrays:
     """The jobs of a run in arrival order: the instance's, or drawn by seed."""
     if config.instance is not None:
@@ -68,7 +74,7 @@ def job_arrays(config: SimulationConfig, seed: int) -> JobArrays:
     rng = stream(seed, "workload")
     if isinstance(config.workload, SyntheticWorkload):
         return JobArrays.from_jobs(config.workload.jobs(rng, config.duration_s))
-    sampler = JobSampler(cached_traces(config.traces_dir), config.workload)
+    sampler = cached_sampler(config.traces_dir, config.workload)
     return JobArrays.from_draws(poisson_draws(sampler, rng, config.duration_s))
 
 

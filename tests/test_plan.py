@@ -9,7 +9,6 @@ Erlang C.
 
 from __future__ import annotations
 
-import math
 
 import pytest
 
@@ -21,6 +20,7 @@ from hqsched.online.config import SimulationConfig
 from hqsched.validation import plan_stats as ps
 from hqsched.validation.plan_exact import plan_exact
 from hqsched.validation.plan_sim import Cost, Targets, format_report, parse_cost, plan_simulate
+from hqsched.validation.queueing import mmc_mean_wait_s
 
 
 def job(job_id, arrival, pre, post, iterations=0, it=0.0, q=1.0):
@@ -78,17 +78,9 @@ LAMBDA, MEAN_SERVICE = 1.0, 2.5          # a = 2.5 Erlangs
 WAIT_TARGET_S = 1.5                      # Erlang C: W_q(3) = 3.51 s, W_q(4) = 0.53 s
 
 
-def erlang_c_wait_s(c: int, lam: float, mean_service: float) -> float:
-    """Mean wait in queue of M/M/c: C(c, a) / (c mu - lam), a = lam / mu (c > a)."""
-    a = lam * mean_service
-    head = sum(a ** k / math.factorial(k) for k in range(c))
-    tail = a ** c / math.factorial(c) * c / (c - a)
-    return (tail / (head + tail)) / (c / mean_service - lam)
-
-
 def analytic_servers() -> int:
     return next(c for c in range(1, 50)
-                if c > LAMBDA * MEAN_SERVICE and erlang_c_wait_s(c, LAMBDA, MEAN_SERVICE)
+                if c > LAMBDA * MEAN_SERVICE and mmc_mean_wait_s(c, LAMBDA, 1 / MEAN_SERVICE)
                 < WAIT_TARGET_S)
 
 
@@ -115,8 +107,8 @@ def mmc_plan(tmp_path_factory):
 def test_the_analytic_answer_is_not_borderline():
     c = analytic_servers()
     assert c == 4
-    assert erlang_c_wait_s(c - 1, LAMBDA, MEAN_SERVICE) > 2 * WAIT_TARGET_S
-    assert erlang_c_wait_s(c, LAMBDA, MEAN_SERVICE) < WAIT_TARGET_S / 2
+    assert mmc_mean_wait_s(c - 1, LAMBDA, 1 / MEAN_SERVICE) > 2 * WAIT_TARGET_S
+    assert mmc_mean_wait_s(c, LAMBDA, 1 / MEAN_SERVICE) < WAIT_TARGET_S / 2
 
 
 def test_simulated_plan_returns_the_erlang_c_answer(mmc_plan):
@@ -125,7 +117,7 @@ def test_simulated_plan_returns_the_erlang_c_answer(mmc_plan):
     assert (rec.classical, rec.quantum) == (1, analytic_servers())
     assert rec.verdict == ps.FEASIBLE and result.significant
     mean, lo, hi, n = rec.interval("mean")
-    assert n == 10 and lo <= erlang_c_wait_s(4, LAMBDA, MEAN_SERVICE) + MEAN_SERVICE <= hi
+    assert n == 10 and lo <= mmc_mean_wait_s(4, LAMBDA, 1 / MEAN_SERVICE) + MEAN_SERVICE <= hi
 
 
 def test_candidates_above_the_answer_are_dominated_except_its_neighbour(mmc_plan):

@@ -49,11 +49,10 @@ from hqsched.formulation.generate import small_instance
 from hqsched.formulation.solve import solve_delays
 from hqsched.instances.io import atomic_write_text
 from hqsched.instances.model import Instance, Platform
-from hqsched.online.config import SimulationConfig
-from hqsched.online.engine import simulate
 from hqsched.online.policies import POLICIES
 from hqsched.online.results_store import ResultStore
 from hqsched.online.stats import t_interval
+from hqsched.validation.online_runs import record_delays_s, run_instance
 
 MODES = ("dedicated", "serverless")
 INSTANCES_CSV = "gap_instances.csv"
@@ -108,21 +107,12 @@ def unit_id(k: int) -> str:
     return f"instance-{k:06d}"
 
 
-def _online(cfg: GapConfig, inst: Instance, policy: str, mode: str, seed: int):
-    platform = Platform(cfg.classical_workers, cfg.worker_capacity_ops_per_s,
-                        cfg.quantum_computers, None, None)  # admission off
-    return simulate(SimulationConfig(platform, policy=policy, classical_mode=mode,
-                                     duration_s=math.inf, instance=inst,
-                                     record_schedule=(mode == "dedicated")), seed)
-
-
-def _sum_delays(cfg: GapConfig, result) -> float:
-    """Sum of (weighted) delays of a run to completion, from the per-job records (s)."""
-    jobs = result.jobs
-    if not np.all(jobs["status"] == "completed"):
+def _sum_delays(cfg: GapConfig, inst: Instance, result) -> float:
+    """Sum of (weighted) delays of a run to completion (s)."""
+    total = record_delays_s(result, len(inst), cfg.weighted)
+    if math.isnan(total):
         raise RuntimeError("an instance run to completion left a job unfinished")
-    w = jobs["priority"].astype(float) if cfg.weighted else 1.0
-    return float(np.sum(w * jobs["job_time_s"].astype(float)))
+    return total
 
 
 def _ratio(num: float, den: float | None) -> float:
@@ -134,8 +124,11 @@ def study_instance(cfg: GapConfig, k: int) -> tuple[dict[str, Any], dict[str, np
     t0 = time.perf_counter()
     inst = cfg.instance(k)
     seed = cfg.base_seed + k
-    runs = {(p, m): _online(cfg, inst, p, m, seed) for p in cfg.policies for m in MODES}
-    online = {key: _sum_delays(cfg, r) for key, r in runs.items()}
+    platform = Platform(cfg.classical_workers, cfg.worker_capacity_ops_per_s,
+                        cfg.quantum_computers)
+    runs = {(p, m): run_instance(inst, platform, p, m, seed, record_schedule=(m == "dedicated"))
+            for p in cfg.policies for m in MODES}
+    online = {key: _sum_delays(cfg, inst, r) for key, r in runs.items()}
     # MIP start: the best online dedicated schedule (feasible offline, MODEL.md).
     best_policy = min(cfg.policies, key=lambda p: online[(p, "dedicated")])
     warm = runs[(best_policy, "dedicated")].schedule

@@ -56,9 +56,8 @@ from hqsched.formulation.solve import solve_delays
 from hqsched.instances.io import instance_to_dict
 from hqsched.instances.model import Instance, Job, Platform
 from hqsched.instances.schedule import Schedule
-from hqsched.online.config import SimulationConfig
-from hqsched.online.engine import simulate
 from hqsched.online.policies import POLICIES
+from hqsched.validation.online_runs import record_delays_s, run_instance
 
 #: Every invariant, in report order.
 INVARIANTS = ("solver_schedule_checked", "relaxation_schedule_checked", "relaxation_below_optimum",
@@ -170,19 +169,13 @@ def _tol(value: float) -> float:
 
 def _simulate(case: Case, policy: str, mode: str, seed: int):
     platform = Platform(case.classical_servers, case.worker_capacity_ops_per_s,
-                        case.quantum_servers, None, None)  # admission off
-    config = SimulationConfig(platform, policy=policy, classical_mode=mode, duration_s=math.inf,
-                              instance=case.instance, record_schedule=True)
-    return simulate(config, seed)
+                        case.quantum_servers)
+    return run_instance(case.instance, platform, policy, mode, seed)
 
 
 def _record_delays(case: Case, result) -> float:
     """Sum of (weighted) delays from the simulator's per-job records (s); NaN if any job is missing."""
-    jobs = result.jobs
-    if int(np.sum(jobs["status"] == "completed")) != len(case.instance):
-        return math.nan
-    w = jobs["priority"].astype(float) if case.weighted else np.ones(len(jobs["priority"]))
-    return float(np.sum(w * jobs["job_time_s"].astype(float)))
+    return record_delays_s(result, len(case.instance), case.weighted)
 
 
 def _check_solve(case: Case, out: CaseOutcome, name: str, res, c: int | None) -> float | None:

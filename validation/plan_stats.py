@@ -47,6 +47,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from hqsched.online.stats import t_interval
+
 FEASIBLE = "feasible"
 INFEASIBLE = "infeasible"
 FEASIBLE_NS = "feasible (not significant)"
@@ -71,11 +73,10 @@ def one_sided_bounds(values: Sequence[float], level: float) -> tuple[float, floa
     n = int(x.size)
     if n == 0:
         return math.inf, -math.inf, math.inf, 0
-    mean = float(x.mean())
     if n < 2:
-        return mean, -math.inf, math.inf, n
-    half = float(sps.t.ppf(1.0 - level, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half, n
+        return float(x.mean()), -math.inf, math.inf, n
+    # Each side of a two-sided interval at confidence 1 - 2 level errs with ``level``.
+    return t_interval(x, 1.0 - 2.0 * level)
 
 
 def n_looks(budget: int, batch: int) -> int:
@@ -150,16 +151,13 @@ def paired_worse(metric: str, less: tuple[int, int], more: tuple[int, int],
     n = int(d.size)
     if n < 2:
         return None
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    if sd == 0.0:
-        # Identical differences: no sampling noise left, the sign decides.
+    mean, low, high, _ = t_interval(d)
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:  # identical differences: no sampling noise left, the sign decides
         p = 0.0 if mean > 0 else 1.0
-        half = 0.0
     else:
-        se = sd / math.sqrt(n)
-        p = float(sps.t.sf(mean / se, n - 1))
-        half = float(sps.t.ppf(0.975, n - 1) * se)
-    return PairedWorse(metric, less, more, mean, mean - half, mean + half, p, n, False)
+        p = float(sps.t.sf(mean / (sd / math.sqrt(n)), n - 1))
+    return PairedWorse(metric, less, more, mean, low, high, p, n, False)
 
 
 def bonferroni(tests: list[PairedWorse], alpha: float) -> list[PairedWorse]:

@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     from hqsched.formulation.cli import register as register_formulation
-    from hqsched.validation.warm_start import best_online_schedule
+    from hqsched.validation.online_runs import best_online_schedule
     from hqsched.online.campaign_cli import register as register_campaign
     from hqsched.online.cli import register as register_online
     from hqsched.validation.report_cli import register as register_report
