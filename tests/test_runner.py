@@ -1,6 +1,7 @@
 """Replications over seeds: process-count independence, atomic per-seed files, resume."""
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,16 +104,26 @@ def test_an_orphan_table_without_its_summary_counts_as_not_done(tmp_path):
     assert not store.has("seed-000000")
 
 
-def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, capsys):
-    try:
-        import pyarrow  # noqa: F401
-        pytest.skip("pyarrow is installed")
-    except ImportError:
-        pass
+def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow -> ImportError
     code = main(["simulate", *FAST, "--seeds", "0", "--format", "parquet",
                  "--out", str(tmp_path)])
     assert code == 2
     assert "pyarrow" in capsys.readouterr().err
+
+
+def test_parquet_output_holds_the_same_records_as_csv(tmp_path, capsys):
+    """--format parquet writes the per-job tables as Parquet and reads them back exactly."""
+    pytest.importorskip("pyarrow")
+    for fmt in ("csv", "parquet"):
+        assert main(["simulate", *FAST, "--seeds", "0", "--processes", "1", "--format", fmt,
+                     "--out", str(tmp_path / fmt)]) == 0
+    _, csv_table = ResultStore(tmp_path / "csv", "csv").load("seed-000000")
+    _, pq_table = ResultStore(tmp_path / "parquet", "parquet").load("seed-000000")
+    assert (tmp_path / "parquet" / "jobs" / "seed-000000.parquet").is_file()
+    assert csv_table.keys() == pq_table.keys()
+    for name, column in csv_table.items():
+        assert np.array_equal(column, pq_table[name], equal_nan=column.dtype.kind == "f"), name
 
 
 def test_seeds_must_be_distinct_non_negative_integers():
