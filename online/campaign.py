@@ -128,7 +128,12 @@ def campaign_from_scenarios(name: str, points: list[tuple[dict[str, Any], Simula
         for k, v in p.values.items():
             if v not in grid.setdefault(k, []):
                 grid[k].append(v)
-    return Campaign(source=Path(source), name=name, description=description, fixed={},
+    # The options every scenario shares are the campaign's fixed part, so that a
+    # report reads the load, qubits or fill-in these points were really run at.
+    described = [scn.options_of(cfg) for _, cfg in points]
+    fixed = {k: v for k, v in described[0].items()
+             if k not in grid and all(d.get(k) == v for d in described[1:])} if described else {}
+    return Campaign(source=Path(source), name=name, description=description, fixed=fixed,
                     grid=grid, seeds=tuple(seeds), points=pts,
                     scenarios={p.key: cfg for p, (_, cfg) in zip(pts, points)})
 

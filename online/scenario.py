@@ -470,6 +470,26 @@ def _fmt_s(seconds: float) -> str:
 # Scenario -> manifest (JSON), for the output directory's config.json
 # --------------------------------------------------------------------------
 
+def options_of(config: SimulationConfig) -> dict[str, Any]:
+    """The ``hqsched simulate`` option values that produce ``config`` (stochastic
+    workloads; the inverse of building a scenario from options), for labelling
+    results with the same names as campaign files."""
+    p, w = config.platform, config.workload
+    doc: dict[str, Any] = {
+        "classical-workers": p.classical_workers, "worker-capacity": p.worker_capacity_ops_per_s,
+        "quantum-computers": p.quantum_computers, "max-classical": p.max_classical,
+        "max-quantum": p.max_quantum, "policy": config.policy,
+        "classical-mode": config.classical_mode, "duration": config.duration_s,
+        "warmup": config.warmup_s}
+    if config.traces_dir is not None:
+        doc["traces"] = config.traces_dir
+    if isinstance(w, WorkloadSpec):
+        doc.update({"interarrival": w.interarrival_s, "qubits": list(w.qubits),
+                    "priorities": list(w.priorities), "quantum-target": w.quantum_target,
+                    "fill-in": w.fill_in, "iteration-scale": w.iteration_scale})
+    return doc
+
+
 def describe(scenario: SimulationConfig | Any) -> dict[str, Any]:
     """A JSON description that identifies the scenario (resume refuses a different one)."""
     if not isinstance(scenario, SimulationConfig):

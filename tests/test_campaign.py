@@ -154,7 +154,10 @@ def test_failures_are_recorded_and_the_rest_goes_on(tmp_path, monkeypatch, capsy
 
 def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
     """Really kill `hqsched campaign run`, rerun it, compare every file with a clean run."""
-    path = write(tmp_path, TINY.format(seeds="0-3"))  # 16 units
+    # Heavier units than TINY (7 days, full iteration counts): the run must still be
+    # going when the kill comes, whatever the machine's speed.
+    path = write(tmp_path, TINY.format(seeds="0-9").replace('"12h"', '"7d"')
+                 .replace("iteration-scale = 0.2", "iteration-scale = 1.0"))  # 40 units
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     cmd = [sys.executable, "-m", "hqsched", "campaign", "run", str(path)]
     proc = subprocess.Popen(cmd + ["--out", str(killed), "--processes", "2"],
@@ -166,17 +169,18 @@ def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
         if len(done) >= 3 or proc.poll() is not None:
             break
         time.sleep(0.05)
+    assert proc.poll() is None, "the campaign finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its pool workers, no cleanup
     proc.wait()
     n_before = len(cmp.status(killed).done)
-    assert 3 <= n_before, "no unit finished before the kill"
+    assert 3 <= n_before < 40, n_before
     subprocess.run(cmd + ["--out", str(killed), "--processes", "2"], check=True,
                    capture_output=True)
     subprocess.run(cmd + ["--out", str(clean), "--processes", "1"], check=True,
                    capture_output=True)
-    assert len(cmp.status(killed).done) == 16
+    assert len(cmp.status(killed).done) == 40
     a, b = result_files(killed), result_files(clean)
-    assert a.keys() == b.keys() and len(a) == 32
+    assert a.keys() == b.keys() and len(a) == 80
     assert all(a[k] == b[k] for k in a), "resumed results differ from an uninterrupted run"
     # A third run finds everything done and changes nothing.
     before = {k: os.stat(killed / k).st_mtime_ns for k in a}
@@ -209,3 +213,21 @@ def test_local_and_ray_give_identical_tables(tmp_path):
     assert all(a[k] == b[k] for k in a)
     assert filecmp.cmp(tmp_path / "local" / "config.json", tmp_path / "ray" / "config.json",
                        shallow=False)
+
+
+def test_campaign_built_in_code_records_the_options_its_scenarios_share():
+    """A driver's campaign (e.g. plan simulate) labels its points with the options that
+    differ and records every option they share as fixed, so reports read the real load."""
+    from hqsched.instances.model import Platform
+    from hqsched.instances.workload import WorkloadSpec
+    from hqsched.online.config import SimulationConfig
+
+    def config(c: int) -> SimulationConfig:
+        return SimulationConfig(Platform(c, 1e7, 4, 40, 40), policy="random", duration_s=86400.0,
+                                warmup_s=3600.0, workload=WorkloadSpec(450.0, (4, 8), (1,)))
+
+    campaign = cmp.campaign_from_scenarios(
+        "plan", [({"classical-workers": c}, config(c)) for c in (1, 2)], seeds=(0,))
+    assert campaign.grid == {"classical-workers": [1, 2]}
+    assert campaign.fixed["interarrival"] == 450.0 and campaign.fixed["qubits"] == [4, 8]
+    assert campaign.fixed["worker-capacity"] == 1e7 and "classical-workers" not in campaign.fixed
