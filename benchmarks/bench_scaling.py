@@ -3,27 +3,44 @@
     python benchmarks/bench_scaling.py                 # all three tables
     python benchmarks/bench_scaling.py --only duration --policy weighted
 
-Prints wall time, events, events/s and peak Python memory (tracemalloc, MiB)
-for one replication of the paper's small scenario (C=1, S=1e9, Q=4,
-C_max=Q_max=40, qubits {4,6,8,10}, priorities {1,2,4}), varying
-- the duration (1, 7, 28 days at inter-arrival 600 s),
-- the load (inter-arrival 150..900 s over 7 days),
+Prints wall time, events and events/s for one replication of the paper's
+small scenario (C=1, S=1e9, Q=4, C_max=Q_max=40, qubits {4,6,8,10},
+priorities {1,2,4}), varying
+- the duration (1, 7, 28, 112 days at inter-arrival 600 s), records streamed
+  to a temporary CSV file as in ``hqsched simulate --out``; with memory:
+  the peak of the heap (tracemalloc, MiB) while streaming and, for contrast,
+  while keeping the records in memory; the kernel's state (KiB: slots, heaps,
+  queues, arrival chunk and record buffers), the completed jobs' times kept
+  for the summary (KiB, 16 bytes per job), the slot capacity and the peak
+  number of jobs in the system;
+- the load (inter-arrival 150..900 s over 7 days);
 - the number of processes for R replications (parallel efficiency
   = T(1 process) / (P * T(P processes))).
+Every array of the simulation is allocated by numpy from Python, so
+tracemalloc sees it; the compiled loop allocates none (numba's runtime
+counts are printed: one wrapper per array argument per call, all freed).
 Figures are printed, never asserted: timings depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
-from hqsched.instances.model import Platform
-from hqsched.instances.workload import WorkloadSpec
-from hqsched.online.config import SimulationConfig
-from hqsched.online.engine import simulate
+os.environ.setdefault("NUMBA_NRT_STATS", "1")  # before numba loads: count its allocations
+
+from numba.core.runtime import rtsys  # noqa: E402
+
+from hqsched.instances.model import Platform  # noqa: E402
+from hqsched.instances.workload import WorkloadSpec  # noqa: E402
+from hqsched.online.config import JOB_DTYPES, ReplicationResult, SimulationConfig  # noqa: E402
+from hqsched.online.engine import simulate  # noqa: E402
+from hqsched.online.results_store import TableWriter  # noqa: E402
 
 DAY_S = 86400.0
 
@@ -47,13 +64,43 @@ def timed(config: SimulationConfig, seed: int = 0, memory: bool = False) -> tupl
     return wall, result.summary["events"], peak
 
 
+def streamed(config: SimulationConfig, seed: int = 0,
+             memory: bool = False) -> tuple[float, ReplicationResult, float]:
+    """(wall s, result, peak heap MiB) of one replication whose records stream to a CSV file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if memory:
+            tracemalloc.start()
+        start = time.perf_counter()
+        with TableWriter(Path(tmp) / "jobs.csv", JOB_DTYPES, "csv") as table:
+            result = simulate(config, seed, table.write)
+        wall = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if memory else float("nan")
+        if memory:
+            tracemalloc.stop()
+    return wall, result, peak
+
+
 def duration_table(policy: str) -> None:
-    print(f"\nDuration scaling ({policy}, inter-arrival 600 s)")
-    print(f"{'days':>5} {'wall s':>8} {'events':>10} {'events/s':>10} {'s/day':>7} {'peak MiB':>9}")
-    for days in (1, 7, 28):
-        wall, events, _ = timed(small_config(policy, days, 600))
-        _, _, peak = timed(small_config(policy, days, 600), memory=True)
-        print(f"{days:>5} {wall:>8.2f} {events:>10.0f} {events / wall:>10.0f} {wall / days:>7.3f} {peak:>9.1f}")
+    print(f"\nDuration scaling ({policy}, inter-arrival 600 s, records streamed to a CSV file)")
+    print(f"{'days':>5} {'wall s':>7} {'events':>9} {'events/s':>9} {'s/day':>6} {'arrived':>7} "
+          f"{'MiB stream':>10} {'MiB in-mem':>10} {'kernel KiB':>10} {'times KiB':>9} "
+          f"{'slots':>5} {'active':>6}")
+    count_nrt = os.environ.get("NUMBA_NRT_STATS") == "1"
+    nrt = rtsys.get_allocation_stats() if count_nrt else None
+    for days in (1, 7, 28, 112):
+        config = small_config(policy, days, 600)
+        wall, result, _ = streamed(config)
+        _, result, peak = streamed(config, memory=True)
+        _, _, peak_in_memory = timed(config, memory=True)
+        events, m = result.summary["events"], result.memory
+        print(f"{days:>5} {wall:>7.2f} {events:>9.0f} {events / wall:>9.0f} {wall / days:>6.3f} "
+              f"{result.summary['arrived']:>7.0f} {peak:>10.2f} {peak_in_memory:>10.2f} "
+              f"{m['state_bytes'] / 1024:>10.0f} {m['job_time_bytes'] / 1024:>9.0f} "
+              f"{m['slot_capacity']:>5} {m['peak_active_jobs']:>6}")
+    if count_nrt:
+        after = rtsys.get_allocation_stats()
+        print(f"numba runtime during the table: {after.alloc - nrt.alloc} allocations, "
+              f"{after.free - nrt.free} frees (array-argument wrappers; the loop allocates none)")
 
 
 def load_table(policy: str) -> None:

@@ -4,6 +4,10 @@ The driver process alone writes the output directory: workers (processes or
 Ray tasks, possibly on other machines) only compute and return, so no shared
 file system is needed and a unit's files are written atomically once.
 A crash or Ctrl-C loses only units in flight; a rerun skips finished ones.
+So a worker returns its unit's per-job records as one in-memory table (the
+simulator's own state stays bounded by the active jobs; streaming the
+records, as ``hqsched simulate --out`` does, would need a file system shared
+with the driver).
 """
 
 from __future__ import annotations

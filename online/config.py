@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
@@ -55,13 +56,21 @@ class ReplicationResult:
 
     ``summary``: flat scalar metrics (see :data:`SUMMARY_FIELDS`).
     ``jobs``: per-job columns (see :data:`JOB_FIELDS`), one entry per arrival
-    in the measurement window (dropped jobs included, status says which).
+    in the measurement window (dropped jobs included, status says which),
+    plus jobs still active at the end (censored), in arrival order; None when
+    the records went to a sink instead (``simulate(config, seed, sink)``).
+    A table read back from a results directory may be loaded lazily.
+    ``memory``: the simulator's memory figures: ``slot_capacity`` and
+    ``peak_active_jobs`` (jobs), ``state_bytes`` (peak bytes of the kernel's
+    arrays), ``job_time_bytes`` (the completed jobs' times kept for the
+    summary); empty for results loaded from disk.
     """
 
     seed: int
     summary: dict[str, float]
-    jobs: dict[str, np.ndarray]
+    jobs: Mapping[str, np.ndarray] | None
     schedule: Schedule | None = field(default=None, repr=False)
+    memory: dict[str, int] = field(default_factory=dict, repr=False)
 
 
 #: Scalar metrics of one replication, in order.
@@ -78,3 +87,13 @@ SUMMARY_FIELDS = (
 #: the end) or "dropped". completion_s and job_time_s are NaN unless completed.
 JOB_FIELDS = ("job_id", "arrival_s", "completion_s", "job_time_s", "qubits", "priority",
               "iterations", "quantum_wait_s", "status")
+
+#: Column types of the per-job records (numpy dtype strings; "str" for text),
+#: as a results directory records them.
+JOB_DTYPES = {"job_id": "<i8", "arrival_s": "<f8", "completion_s": "<f8", "job_time_s": "<f8",
+              "qubits": "<i8", "priority": "<i8", "iterations": "<i8", "quantum_wait_s": "<f8",
+              "status": "str"}
+
+#: Sort keys that put per-job records in arrival order (a stored table may be
+#: in the order jobs left the system).
+JOB_ORDER = ("arrival_s", "job_id")

@@ -3,8 +3,8 @@
 A hand-written event loop rather than SimPy: every job is a strict chain with
 one active task, so a process view buys nothing, while a flat loop over
 arrays, compiled by numba (``online/kernel.py``), processes millions of
-events per second. This module prepares the kernel's arrays from the jobs
-and turns its output into the metrics of MODEL.md.
+events per second. This module feeds the kernel its arrivals, drains its
+records and turns them into the metrics of MODEL.md.
 
 Classical modes
     serverless: processor sharing. With ``A`` active classical tasks each is
@@ -33,13 +33,32 @@ QC to the next pending task before its own job moves on.
 Metrics cover the window ``[warmup_s, end)``: time averages of the counts,
 job times of jobs completing in the window, drops among arrivals in it; jobs
 still active at the end are censored.
+
+Memory is bounded by the jobs in the system, not by the run length (the
+kernel's slots, see ``online/kernel.py``; ``ReplicationResult.memory``
+reports the slot capacity, the peak number of jobs in the system and the
+bytes held). Arrivals are drawn lazily and fed
+to the kernel in chunks of :data:`CHUNK_JOBS`; finished jobs' records leave
+the kernel in buffers of ``kernel.RECORD_BUFFER`` rows and go either to the
+caller's *sink* (``simulate(config, seed, sink)``: blocks of
+:data:`~hqsched.online.config.JOB_FIELDS` columns, in the order jobs leave
+the system, censored jobs last in arrival order) or, without a sink, into
+``ReplicationResult.jobs`` in arrival order. The only term that grows with
+the run is the summary's job-time sample: exact percentiles and a mean
+summed in arrival order (bit-identical to earlier versions) need every
+completed job's time, kept as 16 bytes per completed job (time and arrival
+index). A recorded schedule (``record_schedule``) is O(tasks) by request.
+Instance and synthetic chains with per-iteration values are held only while
+their job is in the current chunk or active; an :class:`Instance` itself is
+the caller's, in memory already.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
-from typing import Iterable
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -50,9 +69,23 @@ from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.traces import TraceSet, load_traces
 from hqsched.instances.workload import ChainDraw, JobSampler, WorkloadSpec, poisson_draws
 
-from .config import JOB_FIELDS, ReplicationResult, SimulationConfig
-from .kernel import ACTIVE, COMPLETED, DROPPED, run_events
+from .config import JOB_DTYPES, JOB_FIELDS, ReplicationResult, SimulationConfig
+from .kernel import (ACTIVE, COMPLETED, DONE, DROPPED, FLUSH, GROW, JOB, NEED_ARRIVALS,
+                     KernelState)
 from .policies import POLICIES
+
+#: Arrivals handed to the kernel per call (bounds the arrival data held at once).
+CHUNK_JOBS = 1024
+#: Slots allocated at the start (doubled whenever an admission finds none free).
+INITIAL_SLOTS = 64
+
+#: Receives blocks of finished jobs' records: JOB_FIELDS -> column, one row per job.
+RecordSink = Callable[[Mapping[str, np.ndarray]], None]
+
+#: Record status names by kernel status code.
+STATUS_NAMES = np.array(["", "censored", "completed", "dropped"])
+assert STATUS_NAMES[ACTIVE] == "censored" and STATUS_NAMES[COMPLETED] == "completed" \
+    and STATUS_NAMES[DROPPED] == "dropped"
 
 
 @functools.lru_cache(maxsize=8)
@@ -67,121 +100,73 @@ def cached_sampler(directory: str | None, spec: WorkloadSpec) -> JobSampler:
     return JobSampler(cached_traces(directory), spec)
 
 
-def job_arrays(config: SimulationConfig, seed: int) -> JobArrays:
-    """The jobs of a run in arrival order: the instance's, or drawn by seed."""
-    if config.instance is not None:
-        return JobArrays.from_jobs(config.instance.jobs)
-    rng = stream(seed, "workload")
-    if isinstance(config.workload, SyntheticWorkload):
-        return JobArrays.from_jobs(config.workload.jobs(rng, config.duration_s))
-    sampler = cached_sampler(config.traces_dir, config.workload)
-    return JobArrays.from_draws(poisson_draws(sampler, rng, config.duration_s))
 
 
-class JobArrays:
-    """The jobs of a run as columns, the kernel's input (see ``kernel.run_events``).
+def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = None, *,
+             chunk_jobs: int = CHUNK_JOBS, initial_slots: int = INITIAL_SLOTS) -> ReplicationResult:
+    """Run one replication; deterministic in ``(config, seed)``.
 
-    A job whose iterations all repeat one value stores it once (``offset = -1``);
-    other chains are concatenated in ``it_flat`` / ``q_flat``. Trace workloads
-    never build per-iteration tuples: memory is a few numbers per job.
+    Without ``sink`` the per-job records are returned in ``result.jobs``
+    (arrival order). With a sink they are passed to it in blocks as jobs
+    leave the system (completed or dropped in the window, then the censored
+    ones in arrival order) and ``result.jobs`` is None, so memory stays
+    bounded by the active jobs. ``chunk_jobs`` (arrivals per kernel call) and
+    ``initial_slots`` change memory use, never results.
     """
-
-    def __init__(self, rows: list[tuple], it_flat: list[float], q_flat: list[float]) -> None:
-        """``rows``: (job_id, arrival_s, qubits, priority, iterations, pre_ops, post_ops,
-        iteration_ops, quantum_s, offset) per job, in arrival order."""
-        columns = list(zip(*rows)) if rows else [()] * 10
-        self.job_id = np.asarray(columns[0], dtype=np.int64)
-        self.arrival = np.asarray(columns[1], dtype=float)
-        self.qubits = np.asarray(columns[2], dtype=np.int64)
-        self.priority = np.asarray(columns[3], dtype=np.int64)
-        self.iterations = np.asarray(columns[4], dtype=np.int64)
-        self.pre, self.post = np.asarray(columns[5], dtype=float), np.asarray(columns[6], dtype=float)
-        self.it_const = np.asarray(columns[7], dtype=float)
-        self.q_const = np.asarray(columns[8], dtype=float)
-        self.offset = np.asarray(columns[9], dtype=np.int64)
-        self.last = 2 * self.iterations + 1
-        self.it_flat = np.asarray(it_flat, dtype=float)
-        self.q_flat = np.asarray(q_flat, dtype=float)
-        if len(rows) > 1 and np.any(np.diff(self.arrival) < 0):
-            bad = int(np.argmax(np.diff(self.arrival) < 0)) + 1
-            raise InputError(f"job {self.job_id[bad]}: arrivals must be in time order")
-
-    @classmethod
-    def from_draws(cls, draws: Iterable[tuple[float, int, int, ChainDraw]]) -> JobArrays:
-        rows = [(i, t, q, w, c.iterations, c.pre_ops, c.post_ops, c.iteration_ops, c.quantum_s, -1)
-                for i, (t, q, w, c) in enumerate(draws)]
-        return cls(rows, [], [])
-
-    @classmethod
-    def from_jobs(cls, jobs: Iterable[Job]) -> JobArrays:
-        rows, it_flat, q_flat = [], [], []
-        for job in jobs:
-            its, qs = job.iteration_ops, job.quantum_s
-            constant = not its or (its.count(its[0]) == len(its) and qs.count(qs[0]) == len(qs))
-            offset = -1 if constant else len(it_flat)
-            if not constant:
-                it_flat.extend(its)
-                q_flat.extend(qs)
-            rows.append((job.job_id, job.arrival_s, job.qubits, job.priority, job.iterations,
-                         job.pre_ops, job.post_ops, its[0] if its else 0.0, qs[0] if qs else 0.0,
-                         offset))
-        return cls(rows, it_flat, q_flat)
-
-    def __len__(self) -> int:
-        return len(self.arrival)
-
-
-def simulate(config: SimulationConfig, seed: int = 0) -> ReplicationResult:
-    """Run one replication; deterministic in ``(config, seed)``."""
     policy = POLICIES.get(config.policy)
     if policy is None:
         raise InputError(f"simulation: unknown policy {config.policy!r} "
                          f"(choose from {sorted(POLICIES)})")
-    jobs = job_arrays(config, seed)
+    if chunk_jobs < 1 or initial_slots < 1:
+        raise ValueError("simulate: chunk_jobs and initial_slots must be >= 1")
     p = config.platform
-    weights = np.unique(jobs.priority) if len(jobs) else np.ones(1, np.int64)
-    out = run_events(
-        jobs.arrival, np.searchsorted(weights, jobs.priority), jobs.pre, jobs.post, jobs.last,
-        jobs.it_const, jobs.q_const, jobs.offset, jobs.it_flat, jobs.q_flat,
-        p.classical_workers, float(p.worker_capacity_ops_per_s), p.quantum_computers,
-        math.inf if p.max_classical is None else float(p.max_classical),
-        math.inf if p.max_quantum is None else float(p.max_quantum),
-        config.classical_mode == "dedicated", float(config.warmup_s), float(config.duration_s),
-        config.record_schedule, policy.policy_id, policy.randomized, weights.astype(np.int64),
-        stream(seed, "policy"))
-    return _result(config, seed, jobs, *out)
+    weights = priority_levels(config)
+    state = KernelState(
+        workers=p.classical_workers, capacity_ops_per_s=float(p.worker_capacity_ops_per_s),
+        qcs=p.quantum_computers,
+        max_classical=math.inf if p.max_classical is None else float(p.max_classical),
+        max_quantum=math.inf if p.max_quantum is None else float(p.max_quantum),
+        dedicated=config.classical_mode == "dedicated", warmup_s=float(config.warmup_s),
+        end_s=float(config.duration_s), record=config.record_schedule,
+        policy_id=policy.policy_id, randomized=policy.randomized, level_weight=weights,
+        slots=initial_slots)
+    chunks = arrival_chunks(config, seed, weights, chunk_jobs)
+    rng = stream(seed, "policy")
+    out = _Records(sink, weights)
+    log_blocks = []
+    peak_bytes = state.nbytes
+    while True:
+        code = state.run(rng)
+        if code == NEED_ARRIVALS:
+            state.add_chunk(*next(chunks, (None, (), ())))
+        elif code == GROW:
+            state.grow()
+        else:  # FLUSH or DONE: drain the buffers
+            out.add(state.take_records())
+            if config.record_schedule:
+                log_blocks.append(state.take_log())
+            if code == DONE:
+                break
+            assert code == FLUSH, code
+        peak_bytes = max(peak_bytes, state.nbytes)
+    out.add_censored(state.live_slots())
 
-
-def _result(config: SimulationConfig, seed: int, jobs: JobArrays, status, completion, wait,
-            scalars, log_job, log_task, log_kind, log_server, log_start, log_end) -> ReplicationResult:
-    arrived, dropped, events, area_c, area_qs, area_qp, end = scalars.tolist()
+    st = state.st[0]
+    arrived, dropped, events = int(st["arrived"]), int(st["dropped"]), int(st["events"])
+    end = float(st["end"])
     warmup = float(config.warmup_s)
-    records = []
-    ids, arrivals = jobs.job_id.tolist(), jobs.arrival.tolist()
-    qubits, priorities, iterations = jobs.qubits.tolist(), jobs.priority.tolist(), jobs.iterations.tolist()
-    for j, code in enumerate(status.tolist()):  # arrival order = (arrival_s, job_id) order
-        row = (ids[j], arrivals[j], qubits[j], priorities[j], iterations[j])
-        if code == COMPLETED and completion[j] >= warmup:
-            t = float(completion[j])
-            records.append((row[0], row[1], t, t - row[1], *row[2:], float(wait[j]), "completed"))
-        elif code == DROPPED and row[1] >= warmup:
-            records.append((row[0], row[1], math.nan, math.nan, *row[2:], 0.0, "dropped"))
-        elif code == ACTIVE:  # still running at the end: censored
-            records.append((row[0], row[1], math.nan, math.nan, *row[2:], float(wait[j]), "censored"))
-    columns = list(zip(*records)) if records else [()] * len(JOB_FIELDS)
-    table = {name: np.asarray(col) for name, col in zip(JOB_FIELDS, columns)}
-    table["status"] = np.asarray(table["status"], dtype=str)
-    times = np.asarray([r[3] for r in records if r[8] == "completed"], dtype=float)
+    times = out.completed_times()
     window = end - warmup
-    avg = [a / window if window > 0 else math.nan for a in (area_c, area_qs, area_qp)]
+    avg = [float(st[area]) / window if window > 0 else math.nan
+           for area in ("area_c", "area_qs", "area_qp")]
     quantiles = np.quantile(times, [0.25, 0.5, 0.75, 0.95, 0.99]) if times.size else [math.nan] * 5
     summary = {
-        "arrived": arrived,
-        "accepted": arrived - dropped,
-        "dropped": dropped,
+        "arrived": float(arrived),
+        "accepted": float(arrived - dropped),
+        "dropped": float(dropped),
         "drop_probability": dropped / arrived if arrived else math.nan,
         "completed": float(times.size),
-        "censored": float(np.count_nonzero(status == ACTIVE)),
+        "censored": float(out.censored),
         "job_time_mean_s": float(times.mean()) if times.size else math.nan,
         "job_time_p25_s": float(quantiles[0]),
         "job_time_p50_s": float(quantiles[1]),
@@ -192,15 +177,173 @@ def _result(config: SimulationConfig, seed: int, jobs: JobArrays, status, comple
         "avg_quantum_in_service": avg[1],
         "avg_quantum_pending": avg[2],
         "qc_utilization": avg[1] / config.platform.quantum_computers,
-        "events": events,
+        "events": float(events),
         "sim_end_s": end,
     }
-    schedule = None
-    if config.record_schedule:
-        kinds = (TaskKind.CLASSICAL, TaskKind.QUANTUM)
-        schedule = Schedule(tuple(
-            ScheduledTask(ids[j], k, kinds[kind], server, start, stop)
-            for j, k, kind, server, start, stop in zip(
-                log_job.tolist(), log_task.tolist(), log_kind.tolist(), log_server.tolist(),
-                log_start.tolist(), log_end.tolist())))
-    return ReplicationResult(seed, summary, table, schedule)
+    schedule = _schedule(np.concatenate(log_blocks)) if config.record_schedule else None
+    memory = {"slot_capacity": state.capacity, "peak_active_jobs": int(st["peak_active"]),
+              "state_bytes": int(peak_bytes), "job_time_bytes": int(out.time_bytes)}
+    return ReplicationResult(seed, summary, out.table(), schedule, memory)
+
+
+def priority_levels(config: SimulationConfig) -> np.ndarray:
+    """The priorities a run may see, ascending (the policy's ``level_weight``).
+
+    A priority that never occurs leaves an empty level, which no policy ever
+    picks, so declaring the workload's full set changes no result.
+    """
+    if config.instance is not None:
+        values = [j.priority for j in config.instance.jobs] or [1]
+    else:
+        values = list(config.workload.priorities)
+    return np.unique(np.asarray(values, dtype=np.int64))
+
+
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]  # jobs (kernel.JOB), it_flat, q_flat
+
+
+def arrival_chunks(config: SimulationConfig, seed: int, weights: np.ndarray,
+                   size: int) -> Iterator[Chunk]:
+    """The run's arrivals, ``size`` jobs at a time: the instance's, or drawn lazily by seed
+    from the "workload" stream (the same draws, in the same order, whatever ``size``)."""
+    levels = {int(w): level for level, w in enumerate(weights.tolist())}
+    if config.instance is not None:
+        chunks = _job_chunks(iter(config.instance.jobs), levels, size)
+    elif isinstance(config.workload, SyntheticWorkload):
+        chunks = _job_chunks(config.workload.jobs(stream(seed, "workload"), config.duration_s),
+                             levels, size)
+    else:
+        sampler = cached_sampler(config.traces_dir, config.workload)
+        chunks = _draw_chunks(poisson_draws(sampler, stream(seed, "workload"), config.duration_s),
+                              levels, size)
+    last = (-math.inf, 0)
+    for jobs, it_flat, q_flat in chunks:
+        arrival = jobs["arrival"]
+        late = np.flatnonzero(np.diff(arrival, prepend=last[0]) < 0)
+        if late.size:
+            raise InputError(f"job {jobs['job_id'][late[0]]}: arrivals must be in time order")
+        last = (arrival[-1], jobs["job_id"][-1])
+        yield jobs, it_flat, q_flat
+
+
+def _level(levels: Mapping[int, int], job_id: int, priority: int) -> int:
+    try:
+        return levels[priority]
+    except KeyError:
+        raise InputError(f"job {job_id}: priority {priority} is not among the run's "
+                         f"priorities {sorted(levels)}") from None
+
+
+def _draw_chunks(draws: Iterable[tuple[float, int, int, ChainDraw]], levels: Mapping[int, int],
+                 size: int) -> Iterator[Chunk]:
+    """Trace-workload draws as kernel chunks; job ids count arrivals from 0."""
+    empty = np.zeros(0)
+    draws = iter(draws)
+    for first in itertools.count(0, size):
+        rows = [(i, q, _level(levels, i, w), 2 * c.iterations + 1, -1, t, c.pre_ops, c.post_ops,
+                 c.iteration_ops, c.quantum_s)
+                for i, (t, q, w, c) in enumerate(itertools.islice(draws, size), start=first)]
+        if not rows:
+            return
+        yield np.array(rows, dtype=JOB), empty, empty
+
+
+def _job_chunks(jobs: Iterator[Job], levels: Mapping[int, int], size: int) -> Iterator[Chunk]:
+    """Jobs as kernel chunks. A chain whose iterations all repeat one value stores it
+    once (``offset = -1``); others put their values in the chunk's flat arrays."""
+    while True:
+        rows, it_flat, q_flat = [], [], []
+        for job in itertools.islice(jobs, size):
+            its, qs = job.iteration_ops, job.quantum_s
+            constant = not its or (its.count(its[0]) == len(its) and qs.count(qs[0]) == len(qs))
+            offset = -1 if constant else len(it_flat)
+            if not constant:
+                it_flat.extend(its)
+                q_flat.extend(qs)
+            rows.append((job.job_id, job.qubits, _level(levels, job.job_id, job.priority),
+                         2 * job.iterations + 1, offset, job.arrival_s, job.pre_ops, job.post_ops,
+                         its[0] if its else 0.0, qs[0] if qs else 0.0))
+        if not rows:
+            return
+        yield (np.array(rows, dtype=JOB), np.asarray(it_flat, dtype=float),
+               np.asarray(q_flat, dtype=float))
+
+
+class _Records:
+    """Where the kernel's records go: the sink or an in-memory table; keeps the job times.
+
+    Completed jobs' times are kept with their arrival index (16 bytes per
+    completed job) so the summary sorts them into arrival order: the mean is
+    then summed in the same order as ever, bit for bit.
+    """
+
+    def __init__(self, sink: RecordSink | None, weights: np.ndarray) -> None:
+        self.sink = sink
+        self.weights = weights
+        self.blocks: list[dict[str, np.ndarray]] = []  # without a sink: rows + "index"
+        self.index: list[np.ndarray] = []
+        self.times: list[np.ndarray] = []
+        self.time_bytes = 0
+        self.censored = 0
+
+    def add(self, rec: np.ndarray) -> None:
+        """A block of :data:`kernel.RECORD` rows (completed and dropped jobs)."""
+        if not rec.size:
+            return
+        arrival = np.ascontiguousarray(rec["arrival"])
+        completion = np.ascontiguousarray(rec["completion"])
+        self._emit(rec["index"], rec["job_id"], arrival, completion, completion - arrival,
+                   rec["qubits"], rec["priority"], rec["iterations"], rec["wait"],
+                   STATUS_NAMES[rec["status"]])
+        done = rec["status"] == COMPLETED
+        self.index.append(rec["index"][done])
+        self.times.append((completion - arrival)[done])
+        self.time_bytes += 16 * int(done.sum())
+
+    def add_censored(self, live: np.ndarray) -> None:
+        """The jobs still active at the end (:data:`kernel.SLOT` rows, arrival order)."""
+        self.censored = len(live)
+        if not live.size:
+            return
+        nan = np.full(len(live), math.nan)
+        self._emit(live["index"], live["job_id"], live["arrival"], nan, nan.copy(), live["qubits"],
+                   self.weights[live["level"]], (live["last"] - 1) >> 1, live["wait"],
+                   np.full(len(live), "censored"))
+
+    def _emit(self, index, *columns) -> None:
+        rows = {name: np.ascontiguousarray(col) for name, col in zip(JOB_FIELDS, columns)}
+        if self.sink is not None:
+            self.sink(rows)
+        else:
+            rows["index"] = np.ascontiguousarray(index)
+            self.blocks.append(rows)
+
+    def completed_times(self) -> np.ndarray:
+        """Job times (s) of the jobs completed in the window, in arrival order."""
+        if not self.times:
+            return np.zeros(0)
+        index, times = np.concatenate(self.index), np.concatenate(self.times)
+        return times[np.argsort(index, kind="stable")]
+
+    def table(self) -> dict[str, np.ndarray] | None:
+        """Without a sink: every record, in arrival order; with one: None."""
+        if self.sink is not None:
+            return None
+        if not self.blocks:
+            return empty_job_table()
+        order = np.argsort(np.concatenate([b["index"] for b in self.blocks]), kind="stable")
+        return {name: np.concatenate([b[name] for b in self.blocks])[order] for name in JOB_FIELDS}
+
+
+def empty_job_table() -> dict[str, np.ndarray]:
+    """A job table with no rows, typed as :data:`~hqsched.online.config.JOB_DTYPES`."""
+    return {name: np.zeros(0, dtype=str if dt == "str" else dt) for name, dt in JOB_DTYPES.items()}
+
+
+def _schedule(log: np.ndarray) -> Schedule:
+    kinds = (TaskKind.CLASSICAL, TaskKind.QUANTUM)
+    return Schedule(tuple(
+        ScheduledTask(job, task, kinds[kind], server, start, stop)
+        for job, task, kind, server, start, stop in zip(
+            log["job_id"].tolist(), log["task"].tolist(), log["kind"].tolist(),
+            log["server"].tolist(), log["start"].tolist(), log["end"].tolist())))

@@ -9,12 +9,16 @@ The pending quantum tasks live in plain arrays that the event loop
   return the job whose task runs next. ``u`` is uniform on [0, 1), drawn
   from the run's policy stream only for randomised policies (one per pop).
 
-``items[level, :]`` holds job indices, ``counts[level]`` how many, and
-``meta`` two integers of policy state. A policy reads a job's priority
-level and nothing else: online policies never see remaining iterations.
+``items[level, :]`` holds job indices (the simulator's slot numbers),
+``counts[level]`` how many, and ``meta`` two integers of policy state. A
+policy reads a job's priority level and nothing else: online policies never
+see remaining iterations. ``items`` has one column per slot; when the
+simulator adds slots, :func:`grow_items` copies the pending set into a wider
+array (a ring buffer is linearised).
 
 Adding a policy: write its push/pop pair below, give it the next id, add a
-branch to :func:`policy_push` / :func:`policy_pop` and an entry to
+branch to :func:`policy_push` / :func:`policy_pop` (and to
+:func:`grow_items` if its rows are not filled from column 0) and an entry to
 :data:`POLICIES`. Every function here compiles with numba (they run inside
 the compiled event loop) and stays plain Python under ``NUMBA_DISABLE_JIT=1``.
 """
@@ -129,6 +133,24 @@ def policy_pop(policy_id, items, counts, meta, weights, u):
     if policy_id == RANDOM:
         return random_pop(items, counts, meta, weights, u)
     return weighted_pop(items, counts, meta, weights, u)
+
+
+def grow_items(policy_id: int, items: np.ndarray, counts: np.ndarray, meta: np.ndarray,
+               columns: int) -> np.ndarray:
+    """``items`` widened to ``columns`` with the same pending set and order (plain Python).
+
+    FIFO's row 0 is a ring starting at ``meta[0]``: it is copied in queue order
+    and its head reset to 0. The other policies fill each row from column 0.
+    """
+    wider = np.empty((items.shape[0], columns), dtype=items.dtype)
+    if policy_id == FIFO:
+        n = int(counts[0])
+        wider[0, :n] = items[0, (int(meta[0]) + np.arange(n)) % items.shape[1]]
+        meta[0] = 0
+    else:
+        for level, n in enumerate(counts.tolist()):
+            wider[level, :n] = items[level, :n]
+    return wider
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,12 @@ Each finished unit is two files::
 
 The table is written first and the JSON last, both via a temporary file and
 ``os.replace``, so the JSON's presence means the unit is complete: a crash
-leaves at worst an orphan table that the rerun overwrites.
+leaves at worst an orphan table that the rerun overwrites. A table can be
+*streamed*: :meth:`ResultStore.open_table` gives a :class:`TableWriter` that
+appends blocks of rows to the temporary file (CSV rows, or Parquet row
+groups) and renames it only when closed without error; the summary
+(:meth:`ResultStore.save_summary`) follows. Rows are stored in the order they
+were written; :meth:`ResultStore.load` can sort them (``order_by``).
 
 ``<root>/config.json`` (the *manifest*) describes what produced the units;
 a rerun with a different manifest is refused unless asked to overwrite.
@@ -22,14 +27,13 @@ results).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -67,9 +71,11 @@ class ResultStore:
         """Bind ``root`` to ``manifest``: write it, or check it matches the one on disk.
 
         With ``overwrite`` a mismatching directory's units are deleted first.
+        Temporary files of a killed run are deleted (one run per directory at a time).
         """
         path = self.root / MANIFEST
         wanted = _canonical(manifest)
+        self._remove_temporaries()
         if path.is_file():
             try:
                 have = _canonical(json.loads(path.read_text()))
@@ -85,6 +91,13 @@ class ResultStore:
             for sub in (SUMMARY_DIR, TABLE_DIR):
                 shutil.rmtree(self.root / sub, ignore_errors=True)
         atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+    def _remove_temporaries(self) -> None:
+        """Delete temporary files that a killed run left (``.<name>.<random>.tmp``); a
+        directory has one run at a time, so none of them is being written."""
+        for sub in (SUMMARY_DIR, TABLE_DIR):
+            for tmp in (self.root / sub).rglob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
 
     # -- units ------------------------------------------------------------
     def summary_path(self, unit_id: str) -> Path:
@@ -103,27 +116,147 @@ class ResultStore:
         columns = {k: np.asarray(v) for k, v in table.items()}
         dtypes = {k: v.dtype.str if v.dtype.kind != "U" and v.dtype.kind != "O" else "str"
                   for k, v in columns.items()}
-        self.table_path(unit_id).parent.mkdir(parents=True, exist_ok=True)
-        if self.fmt == "csv":
-            atomic_write_text(self.table_path(unit_id), _table_to_csv(columns))
-        else:
-            _atomic_write_parquet(self.table_path(unit_id), columns)
+        with self.open_table(unit_id, dtypes) as writer:
+            writer.write(columns)
+        self.save_summary(unit_id, summary, dtypes)
+
+    def open_table(self, unit_id: str, dtypes: Mapping[str, str]) -> TableWriter:
+        """A writer that streams the unit's table (columns and types ``dtypes``, numpy
+        dtype strings or "str"); the table appears only when the writer closes cleanly."""
+        return TableWriter(self.table_path(unit_id), dtypes, self.fmt)
+
+    def save_summary(self, unit_id: str, summary: Mapping[str, Any],
+                     dtypes: Mapping[str, str]) -> None:
+        """Write the summary of a unit whose table is written: the unit is then complete."""
         doc = {"unit": unit_id, "summary": {k: _json_scalar(v) for k, v in summary.items()},
-               "columns": dtypes}
+               "columns": dict(dtypes)}
         atomic_write_text(self.summary_path(unit_id), json.dumps(doc, indent=1) + "\n")
 
-    def load(self, unit_id: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The summary and the table of a finished unit, as saved."""
+    def load(self, unit_id: str, order_by: Sequence[str] | None = None
+             ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The summary and the table of a finished unit, as saved; rows sorted by the
+        columns ``order_by`` (first = primary key) when given, else in stored order."""
         doc = json.loads(self.summary_path(unit_id).read_text())
-        summary = {k: (math.nan if v is None else v) for k, v in doc["summary"].items()}
-        dtypes: dict[str, str] = doc["columns"]
+        return _summary_of(doc), self.load_table(unit_id, doc["columns"], order_by)
+
+    def load_summary(self, unit_id: str) -> dict[str, Any]:
+        """The summary of a finished unit (its table is not read)."""
+        return _summary_of(json.loads(self.summary_path(unit_id).read_text()))
+
+    def load_table(self, unit_id: str, dtypes: Mapping[str, str],
+                   order_by: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """The table of a unit (see :meth:`load`)."""
         if self.fmt == "csv":
             table = _table_from_csv(self.table_path(unit_id), dtypes)
         else:
             import pandas as pd
             frame = pd.read_parquet(self.table_path(unit_id))
             table = {k: _cast(frame[k].to_numpy(), dt) for k, dt in dtypes.items()}
-        return summary, table
+        if order_by and table:
+            order = np.lexsort([table[k] for k in reversed(order_by)])
+            table = {k: v[order] for k, v in table.items()}
+        return table
+
+    def lazy_table(self, unit_id: str, order_by: Sequence[str] | None = None) -> StoredTable:
+        """The unit's table as a mapping read from disk at first use (see :class:`StoredTable`)."""
+        return StoredTable(self, unit_id, order_by)
+
+
+class StoredTable(Mapping[str, np.ndarray]):
+    """A finished unit's table, read from its file on first access and then kept.
+
+    Lets a caller hold many units' results while only the ones it reads
+    occupy memory.
+    """
+
+    def __init__(self, store: ResultStore, unit_id: str,
+                 order_by: Sequence[str] | None = None) -> None:
+        self.store, self.unit_id, self.order_by = store, unit_id, order_by
+        self._table: dict[str, np.ndarray] | None = None
+
+    def _load(self) -> dict[str, np.ndarray]:
+        if self._table is None:
+            self._table = self.store.load(self.unit_id, self.order_by)[1]
+        return self._table
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+class TableWriter:
+    """Appends blocks of rows to a table file; a context manager.
+
+    Writes to a temporary file next to ``path`` and renames it to ``path`` on
+    a clean exit (deletes it on an error), so ``path`` exists only complete.
+    CSV cells are written as :meth:`ResultStore.save` always has (floats by
+    ``repr``, NaN empty); Parquet gets one row group per block (pyarrow).
+    """
+
+    def __init__(self, path: Path, dtypes: Mapping[str, str], fmt: str) -> None:
+        require_format(fmt)
+        self.path, self.dtypes, self.fmt = Path(path), dict(dtypes), fmt
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                        suffix=".tmp")
+        os.close(fd)
+        self.rows = 0
+        if fmt == "csv":
+            self._fh = open(self.tmp, "w", newline="")
+            self._csv = csv.writer(self._fh, lineterminator="\n")
+            self._csv.writerow(list(self.dtypes))
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            self._schema = pa.schema([(k, pa.string() if dt == "str" else
+                                       pa.from_numpy_dtype(np.dtype(dt)))
+                                      for k, dt in self.dtypes.items()])
+            self._parquet = pq.ParquetWriter(self.tmp, self._schema)
+
+    def write(self, block: Mapping[str, np.ndarray]) -> None:
+        """Append rows: ``block`` maps every column to an array of equal length."""
+        if list(block) != list(self.dtypes):
+            raise ValueError(f"table columns {list(block)} differ from {list(self.dtypes)}")
+        n = len(next(iter(block.values()))) if block else 0
+        if n == 0:
+            return
+        self.rows += n
+        if self.fmt == "csv":
+            cols = [np.asarray(block[k]).tolist() for k in self.dtypes]
+            self._csv.writerows([_format_cell(c[i]) for c in cols] for i in range(n))
+        else:
+            import pyarrow as pa
+            arrays = [pa.array(np.asarray(block[k], dtype=str) if dt == "str" else
+                               np.asarray(block[k], dtype=dt), type=self._schema.field(k).type)
+                      for k, dt in self.dtypes.items()]
+            self._parquet.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+
+    def close(self, complete: bool = True) -> None:
+        """Finish the file: rename it into place, or (``complete=False``) delete it."""
+        try:
+            if self.fmt == "csv":
+                self._fh.close()
+            else:
+                self._parquet.close()
+            if complete:
+                os.replace(self.tmp, self.path)
+        finally:
+            Path(self.tmp).unlink(missing_ok=True)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(complete=exc_type is None)
+
+
+def _summary_of(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (math.nan if v is None else v) for k, v in doc["summary"].items()}
 
 
 def _canonical(doc: Any) -> str:
@@ -157,18 +290,6 @@ def _format_cell(value: Any) -> str:
     return str(value)
 
 
-def _table_to_csv(columns: Mapping[str, np.ndarray]) -> str:
-    names = list(columns)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(names)
-    n = len(next(iter(columns.values()))) if columns else 0
-    cols = [columns[k].tolist() for k in names]
-    for i in range(n):
-        writer.writerow([_format_cell(c[i]) for c in cols])
-    return buf.getvalue()
-
-
 def _table_from_csv(path: Path, dtypes: Mapping[str, str]) -> dict[str, np.ndarray]:
     with path.open(newline="") as fh:
         reader = csv.reader(fh)
@@ -192,15 +313,3 @@ def _cast_text(values: list[str], dtype: str) -> np.ndarray:
 
 def _cast(values: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(values, dtype=str) if dtype == "str" else values.astype(dtype)
-
-
-def _atomic_write_parquet(path: Path, columns: Mapping[str, np.ndarray]) -> None:
-    import pandas as pd
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pd.DataFrame({k: v for k, v in columns.items()}).to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -8,6 +8,14 @@ process count or the order in which workers finish.
 ``config_for(seed) -> SimulationConfig`` and ``manifest() -> dict`` (used for
 trace-driven replays whose chains are drawn per seed, see
 :class:`hqsched.online.scenario.SampledReplay`).
+
+With an output directory, each replication streams its per-job records into
+its unit's table as jobs leave the system (the process that simulates writes
+a temporary file, renamed when the run ends; the driver then writes the
+summary that marks the unit complete), so no process holds a replication's
+records. The rows of a stored table are in the order jobs left the system
+(censored ones last); the results returned read them back lazily, in
+arrival order, like an in-memory table.
 """
 
 from __future__ import annotations
@@ -16,12 +24,15 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from tqdm import tqdm
 
-from hqsched.online.config import ReplicationResult, SimulationConfig
+from hqsched.online.config import JOB_DTYPES, JOB_ORDER, ReplicationResult, SimulationConfig
 from hqsched.online.results_store import ResultStore
+
+if TYPE_CHECKING:
+    from hqsched.online.engine import RecordSink
 
 
 class PerSeedScenario(Protocol):
@@ -41,27 +52,37 @@ def config_for(scenario: Scenario, seed: int) -> SimulationConfig:
     return scenario if isinstance(scenario, SimulationConfig) else scenario.config_for(seed)
 
 
-def run_one(scenario: Scenario, seed: int) -> ReplicationResult:
-    """One replication, in this process."""
+def run_one(scenario: Scenario, seed: int, sink: RecordSink | None = None) -> ReplicationResult:
+    """One replication, in this process; records to ``sink`` if given (see ``simulate``)."""
     # Imported here so that this module (and the CLI's --help) loads even
     # while the engine is absent or broken.
     from hqsched.online.engine import simulate
-    return simulate(config_for(scenario, seed), seed)
+    return simulate(config_for(scenario, seed), seed, sink)
+
+
+def run_to_store(scenario: Scenario, seed: int, store: ResultStore | None) -> ReplicationResult:
+    """One replication; with a store, its records streamed into the unit's table file
+    (complete when this returns; the caller writes the summary)."""
+    if store is None:
+        return run_one(scenario, seed)
+    with store.open_table(unit_id(seed), JOB_DTYPES) as table:
+        return run_one(scenario, seed, table.write)
 
 
 # The scenario is sent to each worker once (pool initializer), not with every
 # seed: an instance can be large.
 _WORKER_SCENARIO: Scenario | None = None
+_WORKER_STORE: ResultStore | None = None
 
 
-def _init_worker(scenario: Scenario) -> None:
-    global _WORKER_SCENARIO
-    _WORKER_SCENARIO = scenario
+def _init_worker(scenario: Scenario, store: ResultStore | None) -> None:
+    global _WORKER_SCENARIO, _WORKER_STORE
+    _WORKER_SCENARIO, _WORKER_STORE = scenario, store
 
 
 def _run_in_worker(seed: int) -> ReplicationResult:
     assert _WORKER_SCENARIO is not None
-    return run_one(_WORKER_SCENARIO, seed)
+    return run_to_store(_WORKER_SCENARIO, seed, _WORKER_STORE)
 
 
 def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str | None = None,
@@ -71,10 +92,11 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
     """Run one replication per seed; results in the order of ``seeds``.
 
     ``processes``: None = ``os.cpu_count()``, 1 = in this process (no pool).
-    ``out_dir``: each replication is saved there as soon as it finishes; ones
-    already there (same scenario, see :meth:`ResultStore.claim`) are loaded,
-    not recomputed. ``progress``: a tqdm bar on stderr when it is a terminal
-    (always with ``force_progress``).
+    ``out_dir``: each replication is saved there as it runs (records streamed,
+    see the module docstring); ones already there (same scenario, see
+    :meth:`ResultStore.claim`) are not recomputed. The results' ``jobs`` are
+    then read from disk when first used. ``progress``: a tqdm bar on stderr
+    when it is a terminal (always with ``force_progress``).
     """
     from hqsched.online.scenario import describe  # scenario -> JSON manifest
 
@@ -88,8 +110,8 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
     todo = []
     for seed in seeds:
         if store is not None and store.has(unit_id(seed)):
-            summary, jobs = store.load(unit_id(seed))
-            results[seed] = ReplicationResult(seed=seed, summary=summary, jobs=jobs)
+            results[seed] = ReplicationResult(seed=seed, summary=store.load_summary(unit_id(seed)),
+                                              jobs=store.lazy_table(unit_id(seed), JOB_ORDER))
         else:
             todo.append(seed)
 
@@ -98,8 +120,10 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
                desc="replications", file=sys.stderr, disable=disable)
 
     def finished(result: ReplicationResult) -> None:
-        if store is not None:
-            store.save(unit_id(result.seed), result.summary, result.jobs)
+        if store is not None:  # the table is on disk already: the summary completes the unit
+            unit = unit_id(result.seed)
+            store.save_summary(unit, result.summary, JOB_DTYPES)
+            result.jobs = store.lazy_table(unit, JOB_ORDER)
         results[result.seed] = result
         bar.update(1)
 
@@ -107,10 +131,10 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
         workers = min(processes or os.cpu_count() or 1, len(todo))
         if workers <= 1:
             for seed in todo:
-                finished(run_one(config, seed))
+                finished(run_to_store(config, seed, store))
         elif todo:
             with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                     initargs=(config,)) as pool:
+                                     initargs=(config, store)) as pool:
                 futures = [pool.submit(_run_in_worker, seed) for seed in todo]
                 try:
                     for future in as_completed(futures):

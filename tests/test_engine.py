@@ -254,23 +254,33 @@ def test_same_seed_gives_identical_results_and_different_seeds_differ():
 
 def test_kernel_gives_identical_results_compiled_and_as_plain_python():
     """One implementation: the numba-compiled loop and the same code run by the
-    interpreter (NUMBA_DISABLE_JIT=1) agree bit for bit."""
+    interpreter (NUMBA_DISABLE_JIT=1) agree bit for bit, summaries and records, also
+    when the run stops and resumes for small arrival chunks and slot growth."""
     import json
     import os
     import subprocess
     import sys
 
-    script = (
-        "import json;"
-        "from hqsched.instances.model import Platform;"
-        "from hqsched.instances.workload import WorkloadSpec;"
-        "from hqsched.online.config import SimulationConfig;"
-        "from hqsched.online.engine import simulate;"
-        "c = SimulationConfig(Platform(2, 1e9, 2, 10, 10), policy='weighted', duration_s=43200,"
-        " workload=WorkloadSpec(300, priorities=(1, 2, 4), iteration_scale=0.05));"
-        "print(json.dumps({k: repr(v) for k, v in simulate(c, 4).summary.items()}))")
+    script = """if True:
+        import json
+        from hqsched.instances.model import Platform
+        from hqsched.instances.workload import WorkloadSpec
+        from hqsched.online.config import SimulationConfig
+        from hqsched.online.engine import simulate
+        w = WorkloadSpec(300, priorities=(1, 2, 4), iteration_scale=0.05)
+        out = {}
+        for policy, mode, kw in (("weighted", "serverless", {}),
+                                 ("fifo", "dedicated", {"chunk_jobs": 5, "initial_slots": 1})):
+            c = SimulationConfig(Platform(2, 1e9, 2, 10, 10), policy=policy, classical_mode=mode,
+                                 duration_s=43200, workload=w)
+            r = simulate(c, 4, **kw)
+            out[policy] = {"summary": {k: repr(v) for k, v in r.summary.items()},
+                           "jobs": {k: repr(v.tolist()) for k, v in r.jobs.items()}}
+        print(json.dumps(out))
+    """
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                            env={**os.environ, "NUMBA_DISABLE_JIT": flag}).stdout
             for flag in ("0", "1")]
     assert json.loads(runs[0]) == json.loads(runs[1])
-    assert float(json.loads(runs[0])["events"]) > 1000
+    for policy in ("weighted", "fifo"):
+        assert float(json.loads(runs[0])[policy]["summary"]["events"]) > 1000

@@ -63,7 +63,8 @@ def test_rerun_recomputes_only_the_missing_replication(tmp_path, monkeypatch, ca
 
     ran = []
     real = runner.run_one
-    monkeypatch.setattr(runner, "run_one", lambda sc, seed: ran.append(seed) or real(sc, seed))
+    monkeypatch.setattr(runner, "run_one",
+                        lambda sc, seed, sink=None: ran.append(seed) or real(sc, seed, sink))
     assert main(args) == 0
     assert ran == [1]
     assert files_of(tmp_path) == before
