@@ -2,15 +2,24 @@
 
 Usage: python benchmarks/bench_offline.py [--time-limit 60] [--quick] [--ablation]
        python benchmarks/bench_offline.py --c1-methods [--sizes 4x3,5x3,6x3,8x3]
+       python benchmarks/bench_offline.py --bnb [--sizes ...] [--bnb-ablation]
 
 Instances: small_instance(jobs, iterations, qubits 4,6,8,10, seed 1,
 inter-arrival 20 s), S = 1e9 ops/s, unweighted sum of delays.
-``--ablation`` re-solves one size without symmetry breaking, without the
+``--ablation`` re-solves one size with the MILP without symmetry breaking, without the
 energy cuts, without the local search (list heuristic only), and without
 any heuristic MIP start, to measure each.
-``--c1-methods`` compares, with C = 1 and Q = 2, the default model with the
-C = 1 options of solve_delays (subset cuts, interference cuts; see
-formulation/solve.py): status, objective, bound, gap, time.
+The default table uses solve_delays' default method: the branch and bound
+(formulation/bnb.py) for C = 1, the MILP otherwise (column "method"; the
+last size columns are the MILP's binaries and rows, or the B&B's nodes).
+``--c1-methods`` compares, with C = 1 and Q = 2, the default (branch and
+bound), the plain MILP and the MILP's C = 1 options (subset cuts,
+interference cuts; see formulation/solve.py).
+``--bnb`` runs the exact C = 1 branch and bound (formulation/bnb.py) with
+Q = 2 instead of the MILP: the incumbent is the project's heuristic
+(list_schedule + local_search, at most 5 s, counted in the time), the
+numba kernels are compiled before timing. ``--bnb-ablation`` re-solves the
+last size with each B&B option switched off in turn.
 The machine's 1-minute load average is printed before and after each row:
 HiGHS's time limit is wall-clock, so a loaded machine (shared cores) gets
 less done in the same limit; compare rows only at similar load.
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 from hqsched.formulation.generate import small_instance
 from hqsched.formulation.solve import lp_bound, solve_delays
@@ -33,9 +43,12 @@ def row(label, jobs, its, c, q, res, lp=None, load=None):
     obj = "-" if res.objective is None else f"{res.objective:.3f}"
     bnd = "-" if res.best_bound is None else f"{res.best_bound:.3f}"
     lpv = "" if lp is None else f"{lp:.3f}"
+    method = res.details.get("method", "milp")
+    size = (f"{res.details['nodes']:>13}" if method == "bnb"
+            else f"{res.n_binaries:>6} {res.n_constraints:>6}")
     print(f"{label:<14}{jobs:>4}x{its:<3}{jobs * (2 * its + 2):>6} {str(c if c else 'inf'):>4}{q:>3} "
-          f"{res.status:>9} {obj:>11} {bnd:>11} {gap:>8} {res.solve_time_s:>7.2f} "
-          f"{res.n_binaries:>6} {res.n_constraints:>6} {lpv:>10} "
+          f"{method:>6} {res.status:>9} {obj:>11} {bnd:>11} {gap:>8} {res.solve_time_s:>7.2f} "
+          f"{size} {lpv:>10} "
           f"{'' if load is None else f'{load:.1f}->{os.getloadavg()[0]:.1f}':>10}", flush=True)
 
 
@@ -48,13 +61,19 @@ def main() -> None:
     ap.add_argument("--c1-methods", action="store_true")
     ap.add_argument("--sizes", default="4x3,5x3,6x2,6x3,8x2,8x3",
                     help="jobs x iterations list for --c1-methods")
-    ap.add_argument("--methods", default="default,subset,interference",
+    ap.add_argument("--methods", default="default,milp,subset,interference",
                     help="comma list for --c1-methods")
+    ap.add_argument("--bnb", action="store_true", help="C = 1 branch and bound instead of the MILP")
+    ap.add_argument("--bnb-ablation", action="store_true")
     args = ap.parse_args()
-    print(f"{'variant':<14}{'size':>8}{'tasks':>6} {'C':>4}{'Q':>3} {'status':>9} {'objective':>11} "
-          f"{'bound':>11} {'gap':>8} {'time_s':>7} {'bins':>6} {'rows':>6} {'LP bound':>10} {'load':>10}")
+    if args.bnb:
+        bnb_table(args)
+        return
+    print(f"{'variant':<14}{'size':>8}{'tasks':>6} {'C':>4}{'Q':>3} {'method':>6} {'status':>9} "
+          f"{'objective':>11} {'bound':>11} {'gap':>8} {'time_s':>7} {'bins  rows|nodes':>13} "
+          f"{'LP bound':>10} {'load':>10}")
     if args.c1_methods:
-        variants = {"default": {}, "subset": {"subset_cuts": True},
+        variants = {"default": {}, "milp": {"method": "milp"}, "subset": {"subset_cuts": True},
                     "interference": {"interference_cuts": True}}
         for size in args.sizes.split(","):
             jobs, its = (int(x) for x in size.split("x"))
@@ -80,8 +99,47 @@ def main() -> None:
                       ("no-local-search", {"local_search_evaluations": 0}),
                       ("no-mip-start", {"heuristic_incumbent": False})]:
         load = os.getloadavg()[0]
-        row(label, jobs, its, c, q, solve_delays(inst, c, q, time_limit_s=args.time_limit, **kw),
+        row(label, jobs, its, c, q, solve_delays(inst, c, q, time_limit_s=args.time_limit,
+                                                 **{"method": "milp", **kw}),
             load=load)
+
+
+def bnb_table(args) -> None:
+    from hqsched.formulation.bnb import branch_and_bound
+    from hqsched.formulation.problem import OfflineProblem
+    from hqsched.formulation.repair import list_schedule, local_search
+
+    # compile (or load the numba cache) outside the timings
+    warm = OfflineProblem(small_instance(3, 1, (4, 6), seed=0, interarrival_s=20), 1, 2, 1e9)
+    branch_and_bound(warm, False, time_limit_s=5)
+    print(f"{'variant':<16}{'size':>6}{'tasks':>6} {'C':>2}{'Q':>2} {'status':>9} {'objective':>10} "
+          f"{'bound':>10} {'gap':>7} {'root LB':>9} {'nodes':>9} {'heur_s':>6} {'time_s':>7} {'load':>10}")
+    variants = [("default", {})]
+    if args.bnb_ablation:
+        variants += [("rule0 (GT)", {"rule": 0}), ("no-memo", {"memo": False}),
+                     ("bound-level2", {"bound_level": 2}), ("bound-level1", {"bound_level": 1}),
+                     ("list-incumbent", {"_list": True})]
+    sizes = args.sizes.split(",")
+    if args.bnb_ablation:
+        sizes = sizes[-1:]
+    for size in sizes:
+        jobs, its = (int(x) for x in size.split("x"))
+        inst = small_instance(jobs, its, (4, 6, 8, 10), seed=args.seed, interarrival_s=20)
+        p = OfflineProblem(inst, 1, 2, 1e9)
+        for label, kw in variants:
+            kw = dict(kw)
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            inc = list_schedule(p)
+            if not kw.pop("_list", False):
+                inc = local_search(p, [inc], evaluations=20000, time_limit_s=5.0)
+            heur = time.perf_counter() - t0
+            res = branch_and_bound(p, False, inc, time_limit_s=max(args.time_limit - heur, 0.0), **kw)
+            gap = (res.objective - res.bound) / max(abs(res.objective), 1e-9)
+            print(f"{label:<16}{size:>6}{jobs * (2 * its + 2):>6} {1:>2}{2:>2} {res.status:>9} "
+                  f"{res.objective:>10.3f} {res.bound:>10.3f} {100 * gap:>6.2f}% {res.root_bound:>9.3f} "
+                  f"{res.nodes:>9} {heur:>6.1f} {heur + res.time_s:>7.1f} "
+                  f"{f'{load:.1f}->{os.getloadavg()[0]:.1f}':>10}", flush=True)
 
 
 if __name__ == "__main__":

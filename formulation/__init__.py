@@ -2,8 +2,10 @@
 
 Modules: generate (small trace instances), problem (solver data, SolveResult),
 models (disjunctive MILP), repair (exact schedules, list heuristic),
-solve (HiGHS via Pyomo: delays, C = infinity bound, LP bound, min capacity),
-checker (independent feasibility check), gantt (PNG), cli (subcommands).
+batches (batch-schedule incumbents for C = 1), bnb (exact branch and bound
+for C = 1), solve (entry points: delays by B&B or HiGHS via Pyomo,
+C = infinity bound, LP bound, min capacity), checker (independent
+feasibility check), gantt (PNG), cli (subcommands).
 """
 
 from .checker import check_schedule

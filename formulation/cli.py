@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction,
     gen.add_argument("-o", "--output", required=True, help="instance JSON to write")
     gen.set_defaults(func=_generate)
 
-    solve = subparsers.add_parser("solve", help="offline optimum (HiGHS via Pyomo)")
+    solve = subparsers.add_parser("solve", help="offline optimum (HiGHS via Pyomo, or branch and bound for C = 1)")
     solve.add_argument("instance", help="instance JSON")
     solve.add_argument("--classical-workers", type=positive_int, default=1)
     solve.add_argument("--quantum-computers", type=positive_int, default=1)
@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction,
     solve.add_argument("--relax-classical", action="store_true",
                        help="C = infinity: lower bound for serverless runs")
     solve.add_argument("--lp-bound", action="store_true", help="also print the LP-relaxation bound")
+    solve.add_argument("--method", choices=("auto", "milp", "bnb"), default="auto",
+                       help="sum of delays: HiGHS MILP, or the exact branch and bound for one "
+                            "classical server (auto: bnb when C = 1)")
     solve.add_argument("--min-capacity", choices=("classical", "quantum"), default=None,
                        help="minimize this capacity subject to every delay <= --delta-max")
     solve.add_argument("--delta-max", type=positive_float, default=None,
@@ -97,7 +100,7 @@ def _solve(args: argparse.Namespace) -> int:
     else:
         result = solve_delays(inst, classical, args.quantum_computers, args.worker_capacity,
                               weighted=args.weighted, time_limit_s=args.time_limit,
-                              warm_start_provider=args.warm_start_provider)
+                              warm_start_provider=args.warm_start_provider, method=args.method)
     print(result.summary())
     if args.lp_bound and args.min_capacity is None:
         lp = lp_bound(inst, classical, args.quantum_computers, args.worker_capacity, args.weighted,

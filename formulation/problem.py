@@ -106,7 +106,8 @@ class SolveResult:
         def f(x: float | None) -> str:
             return "-" if x is None else f"{x:.6g}"
         gap = "-" if self.rel_gap is None else f"{100 * self.rel_gap:.4g}%"
+        size = (f"method=bnb nodes={self.details['nodes']}" if self.details.get("method") == "bnb"
+                else f"vars={self.n_vars} binaries={self.n_binaries} constraints={self.n_constraints}")
         return (f"status={self.status} objective={f(self.objective)} best_bound={f(self.best_bound)} "
-                f"gap={gap} time={self.solve_time_s:.2f}s vars={self.n_vars} "
-                f"binaries={self.n_binaries} constraints={self.n_constraints}"
+                f"gap={gap} time={self.solve_time_s:.2f}s {size}"
                 + (f"\n{self.message}" if self.message else ""))

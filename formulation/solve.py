@@ -69,6 +69,7 @@ from hqsched.instances.model import Instance, Platform
 from hqsched.instances.schedule import SHARED_POOL, Schedule
 
 from .batches import batch_search
+from .bnb import branch_and_bound
 from .checker import check_schedule
 from .models import build_model, set_start
 from .problem import OfflineProblem, SolveResult
@@ -225,6 +226,36 @@ def _size(m: pyo.ConcreteModel) -> tuple[int, int, int]:
     return n_vars, n_bin, n_con
 
 
+def _solve_by_bnb(problem: OfflineProblem, incumbents: list, weighted: bool,
+                  time_limit_s: float, rel_gap: float, notes: list[str], t0: float) -> SolveResult:
+    """Prove the optimum for C = 1 with bnb.branch_and_bound from the best incumbent."""
+    best = min(incumbents, key=lambda i: i[0]) if incumbents else None
+    # The dominance memo costs (2J + Q + 2) * 8 bytes an entry: at most ~256 MB.
+    per_entry = 8 * (2 * len(problem.chains) + problem.quantum_servers + 2)
+    try:
+        r = branch_and_bound(problem, weighted, None if best is None else best[2],
+                             time_limit_s=max(time_limit_s - (time.perf_counter() - t0), 0.01),
+                             rel_tol=rel_gap, heuristic=False,
+                             memo_entries=max(1 << 12, min(1 << 20, (1 << 28) // per_entry)))
+    except Exception as exc:  # a checker failure inside is a bug: say so, never "optimal"
+        return SolveResult("error", solve_time_s=time.perf_counter() - t0,
+                           message=f"branch and bound failed: {type(exc).__name__}: {exc}")
+    elapsed = time.perf_counter() - t0
+    details = {"method": "bnb", "nodes": r.nodes, "root_bound": r.root_bound}
+    if r.schedule is None:
+        return SolveResult("time_limit_no_incumbent", best_bound=r.bound, solve_time_s=elapsed,
+                           message="; ".join(notes + [
+                               f"branch and bound stopped after {elapsed:.2f}s and {r.nodes} "
+                               f"nodes without a feasible schedule"]), details=details)
+    source = best[1] if best is not None and r.objective >= best[0] - 1e-12 else "branch and bound"
+    details["incumbent"] = source
+    return SolveResult(r.status, objective=r.objective, best_bound=r.bound,
+                       rel_gap=_gap(r.objective, r.bound), solve_time_s=elapsed,
+                       schedule=r.schedule, details=details, message="; ".join(notes + [
+                           f"incumbent from {source}; branch and bound: {r.nodes} nodes, "
+                           f"root bound {r.root_bound:.6g}"]))
+
+
 def _subset_bounds(instance: Instance, classical_servers: int | None, quantum_servers: int,
                    speed: float, weighted: bool, known: tuple, budget_s: float) -> tuple:
     """Proven lower bounds on the optimum of every sub-instance made of 2..n-1 jobs
@@ -276,12 +307,16 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
                  local_search_evaluations: int | None = None,
                  interference_cuts: bool = False,
                  subset_bounds: tuple = (), subset_cuts: bool = False,
-                 subset_share: float = 0.5) -> SolveResult:
+                 subset_share: float = 0.5, method: str = "auto") -> SolveResult:
     """Minimize the (weighted) sum of delays on C classical and Q quantum servers.
 
     ``classical_servers=None`` is C = infinity (lower bound for serverless
     runs). ``warm_start_provider(instance, platform)`` is called (finite C only)
-    when ``warm_start`` is None.
+    when ``warm_start`` is None. ``method``: "milp" (HiGHS), "bnb" (the exact
+    branch and bound of bnb.py, C = 1 only) or "auto": "bnb" when C = 1 and
+    no MILP-only option (``interference_cuts``, ``subset_cuts``,
+    ``subset_bounds``, ``symmetry_breaking=False``, ``energy_cuts=False``)
+    is given, else "milp".
     """
     t0 = time.perf_counter()
     try:
@@ -289,6 +324,15 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
                                  worker_capacity_ops_per_s)
     except ValueError as exc:
         return SolveResult("error", message=str(exc))
+    milp_only = interference_cuts or subset_cuts or bool(subset_bounds) \
+        or not symmetry_breaking or not energy_cuts
+    if method == "auto":
+        method = "bnb" if classical_servers == 1 and not milp_only else "milp"
+    if method not in ("milp", "bnb"):
+        return SolveResult("error", message=f"method must be auto, milp or bnb, got {method!r}")
+    if method == "bnb" and classical_servers != 1:
+        return SolveResult("error", message="method bnb needs exactly one classical server "
+                                            f"(got {classical_servers or 'infinity'})")
     notes = []
     if warm_start is None and warm_start_provider is not None and classical_servers is not None:
         try:
@@ -333,6 +377,8 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
         incumbents.append((_objective(problem, ls, weighted), "heuristic", ls))
     if not heuristic_incumbent:
         incumbents = [i for i in incumbents if i[1] != "heuristic"]
+    if method == "bnb":
+        return _solve_by_bnb(problem, incumbents, weighted, time_limit_s, mip_rel_gap, notes, t0)
     # Windows come from the best schedule known (heuristic always counts here:
     # it only bounds where an optimum can lie).
     upper = min([_objective(problem, heur, weighted)] + [i[0] for i in incumbents]

@@ -102,7 +102,7 @@ def test_milp_optimum_equals_brute_force_on_200_random_tiny_instances():
         q = rng.choice([1, 2])
         weighted = rng.random() < 0.5
         res = solve_delays(inst, c, q, worker_capacity_ops_per_s=1.0, weighted=weighted,
-                           time_limit_s=20)
+                           time_limit_s=20, method="milp")
         expected = brute_force(inst, c, q, weighted)
         assert res.status == "optimal", (case, res.message)
         assert check_schedule(inst, res.schedule, c, q, 1.0) == []

@@ -66,3 +66,18 @@ def test_warm_start_provider_hook_is_called_with_instance_and_platform(tmp_path)
     args = parser.parse_args(["solve", str(inst), "--quantum-computers", "2"])
     assert args.func(args) == 0
     assert seen == [(2, 2)]
+
+
+def test_solve_method_milp_and_bnb_agree_from_the_command_line(tmp_path, capsys):
+    inst = tmp_path / "inst.json"
+    assert cli.main(["instance", "generate", "--jobs", "3", "--iterations", "2", "--qubits",
+                     "4,6", "--seed", "2", "--interarrival", "20", "-o", str(inst)]) == 0
+    objectives = {}
+    for method in ("milp", "bnb"):
+        capsys.readouterr()
+        assert cli.main(["solve", str(inst), "--quantum-computers", "2", "--time-limit", "20",
+                         "--method", method]) == 0
+        out = capsys.readouterr().out
+        assert "status=optimal" in out
+        objectives[method] = float(out.split("objective=")[1].split()[0])
+    assert objectives["milp"] == pytest.approx(objectives["bnb"], rel=1e-5)

@@ -87,7 +87,7 @@ def test_warm_start_is_kept_as_incumbent_when_the_solver_has_no_time():
 
 def test_time_limit_without_incumbent_is_reported_not_raised():
     inst = small_instance(12, 6, (4, 6, 8, 10), seed=4, interarrival_s=5)
-    res = solve_delays(inst, 1, 2, time_limit_s=0.001, heuristic_incumbent=False)
+    res = solve_delays(inst, 1, 2, time_limit_s=0.001, heuristic_incumbent=False, method="milp")
     assert res.status == "time_limit_no_incumbent"
     assert res.schedule is None and "without a feasible schedule" in res.message
 

@@ -84,9 +84,12 @@ class GapConfig:
     interarrival_s: float = 20.0
     base_seed: int = 0
     weighted: bool = False
-    #: per-solve wall-clock limits: dedicated MILP and C = infinity MILP
+    #: per-solve wall-clock limits: dedicated solve and C = infinity MILP
     time_limit_s: float = 3.0
     relax_time_limit_s: float = 2.0
+    #: dedicated solve method (solve_delays: "auto" = branch and bound when C = 1);
+    #: part of the manifest, so a rerun never mixes results of two methods
+    method: str = "auto"
     policies: tuple[str, ...] = field(default_factory=lambda: tuple(sorted(POLICIES)))
 
     def manifest(self) -> dict[str, Any]:
@@ -134,7 +137,7 @@ def study_instance(cfg: GapConfig, k: int) -> tuple[dict[str, Any], dict[str, np
     warm = runs[(best_policy, "dedicated")].schedule
     C, Q, S = cfg.classical_workers, cfg.quantum_computers, cfg.worker_capacity_ops_per_s
     ded = solve_delays(inst, C, Q, S, weighted=cfg.weighted, time_limit_s=cfg.time_limit_s,
-                       warm_start=warm)
+                       warm_start=warm, method=cfg.method)
     relax = solve_delays(inst, None, Q, S, weighted=cfg.weighted,
                          time_limit_s=cfg.relax_time_limit_s)
     for name, res in (("dedicated", ded), ("C=inf", relax)):

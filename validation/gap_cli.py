@@ -51,7 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weighted", action="store_true",
                    help="objective: priority-weighted sum of delays (default unweighted)")
     p.add_argument("--time-limit", type=positive_float, default=d.time_limit_s, metavar="S",
-                   help=f"per-instance dedicated MILP limit, seconds (default {d.time_limit_s:g})")
+                   help=f"per-instance dedicated solve limit, seconds (default {d.time_limit_s:g})")
+    p.add_argument("--method", choices=("auto", "milp", "bnb"), default=d.method,
+                   help="dedicated solve: auto (branch and bound when C = 1, else MILP), "
+                        "milp or bnb")
     p.add_argument("--relax-time-limit", type=positive_float, default=d.relax_time_limit_s,
                    metavar="S", help="per-instance C = infinity MILP limit, seconds "
                                      f"(default {d.relax_time_limit_s:g})")
@@ -78,7 +81,7 @@ def run_gap(ns: argparse.Namespace) -> int:
                     quantum_computers=ns.quantum_computers, qubits=ns.qubits,
                     priorities=ns.priorities, interarrival_s=ns.interarrival,
                     base_seed=ns.seed, weighted=ns.weighted, time_limit_s=ns.time_limit,
-                    relax_time_limit_s=ns.relax_time_limit)
+                    relax_time_limit_s=ns.relax_time_limit, method=ns.method)
     t0 = time.perf_counter()
     frame = run_study(cfg, ns.out, processes=ns.processes, progress=sys.stderr.isatty())
     wall = time.perf_counter() - t0
