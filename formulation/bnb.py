@@ -437,9 +437,14 @@ def _expand(d, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
             dur, res, rem, ntask, arr, wt, lastc, off, rule, blevel, vtab, vpar):
     """Children of node d (conflict set), each with its bound, best first."""
     J = st_k.shape[1]
-    # per resource: minimal ect
+    # Per resource: the minimal ect, and the guard (see the module docstring):
+    # a resource R may be branched on only if no task of R that is not next in
+    # its chain can start before ect_R; guard_R is the earliest such start over
+    # jobs whose next task is on the other resource.
     ectC = INF
     ectQ = INF
+    guardC = INF
+    guardQ = INF
     for j in range(J):
         t = st_k[d, j]
         if t >= ntask[j]:
@@ -447,9 +452,11 @@ def _expand(d, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
         if res[j, t] == 0:
             est = max(st_r[d, j], st_fC[d])
             ectC = min(ectC, est + dur[j, t])
+            guardQ = min(guardQ, est + off[1, j, t])
         else:
             est = max(st_r[d, j], st_fQ[d, 0])
             ectQ = min(ectQ, est + dur[j, t])
+            guardC = min(guardC, est + off[0, j, t])
     nC = 0
     nQ = 0
     for j in range(J):
@@ -462,21 +469,6 @@ def _expand(d, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
         else:
             if max(st_r[d, j], st_fQ[d, 0]) < ectQ:
                 nQ += 1
-    # A resource R may be branched on only if no task of R that is not next in
-    # its chain can start before ect_R (see the module docstring): guard_R is
-    # the earliest such start over jobs whose next task is on the other resource.
-    guardC = INF
-    guardQ = INF
-    for j in range(J):
-        t = st_k[d, j]
-        if t >= ntask[j]:
-            continue
-        if res[j, t] == 0:
-            g = max(st_r[d, j], st_fC[d]) + off[1, j, t]
-            guardQ = min(guardQ, g)
-        else:
-            g = max(st_r[d, j], st_fQ[d, 0]) + off[0, j, t]
-            guardC = min(guardC, g)
     okC = nC > 0 and ectC <= guardC
     okQ = nQ > 0 and ectQ <= guardQ
     if rule == 0 or not (okC and okQ):
@@ -490,12 +482,12 @@ def _expand(d, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
         else:
             R = 0 if ectC <= ectQ else 1
     ect = ectC if R == 0 else ectQ
+    free = st_fC[d] if R == 0 else st_fQ[d, 0]
     n = 0
     for j in range(J):
         t = st_k[d, j]
         if t >= ntask[j] or res[j, t] != R:
             continue
-        free = st_fC[d] if R == 0 else st_fQ[d, 0]
         if max(st_r[d, j], free) < ect:
             _apply(d, j, st_k, st_r, st_fC, st_fQ, st_cost, dur, res, ntask, arr, wt)
             lb = _lower_bound(st_k[d + 1], st_r[d + 1], st_fC[d + 1], st_fQ[d + 1], st_cost[d + 1],
