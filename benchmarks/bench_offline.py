@@ -31,7 +31,7 @@ import argparse
 import os
 import time
 
-from hqsched.formulation.generate import small_instance
+from hqsched.instances.generate import small_instance
 from hqsched.formulation.solve import lp_bound, solve_delays
 
 SIZES = [(4, 2, 1, 1), (4, 3, 1, 2), (6, 2, 1, 2), (6, 3, 1, 2), (8, 2, 1, 2), (8, 3, 1, 2),

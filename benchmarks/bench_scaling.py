@@ -40,7 +40,7 @@ from hqsched.instances.model import Platform  # noqa: E402
 from hqsched.instances.workload import WorkloadSpec  # noqa: E402
 from hqsched.online.config import JOB_DTYPES, ReplicationResult, SimulationConfig  # noqa: E402
 from hqsched.online.engine import simulate  # noqa: E402
-from hqsched.online.results_store import TableWriter  # noqa: E402
+from hqsched.experiments.results_store import TableWriter  # noqa: E402
 
 DAY_S = 86400.0
 

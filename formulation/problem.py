@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hqsched.instances.model import InputError, Instance, TaskKind
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, TaskKind
 from hqsched.instances.schedule import Schedule
 
 Status = Literal["optimal", "feasible", "infeasible", "time_limit_no_incumbent", "error"]

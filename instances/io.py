@@ -25,14 +25,15 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .model import InputError, Instance, Job, constant_chain_job
+from hqsched.errors import InputError
+from hqsched.files import atomic_write_text
+
+from .model import Instance, Job, constant_chain_job
 
 FORMAT = "hqsched-instance"
 VERSION = 1
@@ -179,17 +180,3 @@ def _int_field(where: str, row: dict[str, str], name: str) -> int:
         return int(text)
     except ValueError:
         raise InputError(f"{where}: field {name!r} must be an integer, got {text!r}") from None
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename (atomic on POSIX)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

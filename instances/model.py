@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterator
 
-
-class InputError(ValueError):
-    """Bad user input; the message names the source (file/option), field and value."""
+from hqsched.errors import InputError
 
 
 class TaskKind(str, Enum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import atomic_write_text
+from hqsched.files import atomic_write_text
 from .model import Instance, TaskKind
 
 #: Server index of a classical task in serverless (processor-sharing) mode,

@@ -54,7 +54,8 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from .model import InputError, Instance, Job
+from hqsched.errors import InputError
+from .model import Instance, Job
 
 #: Jobs drawn per block (one numpy call per attribute per block).
 BLOCK = 1024

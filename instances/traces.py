@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import InputError
+from hqsched.errors import InputError
 
 #: Classical trace seconds are turned into operations at this rate, so a
 #: worker of capacity S = 1e9 ops/s reproduces the measured times.

@@ -33,7 +33,8 @@ from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from .model import InputError, Job, constant_chain_job
+from hqsched.errors import InputError
+from .model import Job, constant_chain_job
 from .traces import OPS_PER_TRACE_SECOND, TraceSet
 
 FILL_IN_CHOICES = ("none", "interpolate")

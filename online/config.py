@@ -8,7 +8,8 @@ from typing import Mapping
 
 import numpy as np
 
-from hqsched.instances.model import InputError, Instance, Platform
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, Platform
 from hqsched.instances.schedule import Schedule
 from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec

@@ -62,7 +62,8 @@ from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from hqsched.instances.model import InputError, Job, TaskKind
+from hqsched.errors import InputError
+from hqsched.instances.model import Job, TaskKind
 from hqsched.instances.schedule import Schedule, ScheduledTask
 from hqsched.instances.streams import stream
 from hqsched.instances.synthetic import SyntheticWorkload

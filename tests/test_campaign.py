@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from hqsched.cli import main
-from hqsched.instances.model import InputError
-from hqsched.online import campaign as cmp
-from hqsched.online.campaign_run import run_campaign
+from hqsched.errors import InputError
+from hqsched.experiments import campaign as cmp
+from hqsched.experiments.campaign_run import run_campaign
 
 # Tiny but busy: 0.5 simulated day, iterations scaled down, Q small so queues form.
 TINY = """\

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from hqsched.instances.model import InputError, Instance, Job, Platform, TaskKind, constant_chain_job
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, Job, Platform, TaskKind, constant_chain_job
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import SimulationConfig
 from hqsched.online.engine import simulate

@@ -15,7 +15,7 @@ from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import JOB_DTYPES, JOB_FIELDS, JOB_ORDER, SimulationConfig
 from hqsched.online.engine import simulate
 from hqsched.online.policies import FIFO, POLICIES, grow_items, policy_pop, policy_push
-from hqsched.online.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore
 
 DAY = 86400.0
 TRACE = WorkloadSpec(600.0, priorities=(1, 2, 4), iteration_scale=0.1)

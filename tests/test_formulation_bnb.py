@@ -10,7 +10,7 @@ import pytest
 
 from hqsched.formulation.bnb import branch_and_bound, root_lower_bound
 from hqsched.formulation.checker import check_schedule
-from hqsched.formulation.generate import small_instance
+from hqsched.instances.generate import small_instance
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.solve import solve_delays
 from hqsched.instances.model import Instance, Job, constant_chain_job

@@ -3,7 +3,7 @@
 import pytest
 
 from hqsched import cli
-from hqsched.formulation.generate import small_instance
+from hqsched.instances.generate import small_instance
 from hqsched.instances.io import read_instance
 
 
@@ -54,7 +54,7 @@ def test_bad_number_exits_2_naming_the_option(capsys):
 def test_warm_start_provider_hook_is_called_with_instance_and_platform(tmp_path):
     import argparse
 
-    from hqsched.formulation.cli import register
+    from hqsched.cli.solve import register
 
     inst = tmp_path / "inst.json"
     cli.main(["instance", "generate", "--jobs", "2", "--iterations", "1", "--qubits", "4",

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from hqsched.cli import main
-from hqsched.instances.model import InputError
+from hqsched.errors import InputError
 from hqsched.validation.gap import (BOXPLOT_PNG, INSTANCES_CSV, MODES, SUMMARY_CSV, GapConfig,
                                     ResultStore, run_study, summarize, unit_id)
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hqsched.instances.io import read_instance, read_job_csv, write_instance
-from hqsched.instances.model import InputError, Instance, Job, Platform, TaskKind, constant_chain_job
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, Job, Platform, TaskKind, constant_chain_job
 from hqsched.instances.streams import stream
 from hqsched.instances.traces import load_traces
 from hqsched.instances.workload import JobSampler, WorkloadSpec, poisson_jobs, qubit_profile

@@ -17,9 +17,10 @@ from hqsched.formulation.checker import check_schedule
 from hqsched.instances.model import Instance, Platform, constant_chain_job
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.online.config import SimulationConfig
-from hqsched.validation import plan_stats as ps
-from hqsched.validation.plan_exact import plan_exact
-from hqsched.validation.plan_sim import Cost, Targets, format_report, parse_cost, plan_simulate
+from hqsched.planning import sequential as ps
+from hqsched.planning.exact import plan_exact
+from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost, plan_simulate
+from hqsched.reports.plan_figure import write_figure
 from hqsched.validation.queueing import mmc_mean_wait_s
 
 
@@ -129,8 +130,9 @@ def test_candidates_above_the_answer_are_dominated_except_its_neighbour(mmc_plan
 
 
 def test_plan_writes_its_report_and_heat_map(mmc_plan):
-    _, out = mmc_plan
+    result, out = mmc_plan
     assert (out / "plan.json").is_file() and (out / "plan.txt").is_file()
+    write_figure(result, out / "plan.png")
     assert (out / "plan.png").stat().st_size > 10_000
     assert "recommended: C=1, Q=4" in (out / "plan.txt").read_text()
 

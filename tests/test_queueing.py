@@ -13,7 +13,7 @@ from hqsched.instances.streams import stream
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.online.config import SimulationConfig
 from hqsched.online.engine import simulate
-from hqsched.validation import cli
+from hqsched.cli import validate as cli
 from hqsched.validation.queueing import (Estimate, erlang_c, estimate, finalize, mg1_ps_mean_response_s,
                                          mm1_response_moments, mmc_mean_wait_s, mmc_wait_check,
                                          mmck_blocking, validate, verdict)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from hqsched.cli import main
-from hqsched.online import campaign as cmp
-from hqsched.online.campaign_run import run_campaign
+from hqsched.experiments import campaign as cmp
+from hqsched.experiments.campaign_run import run_campaign
 
 POLICIES = """\
 name = "policies"

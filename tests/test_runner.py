@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import hqsched.online.runner as runner
+import hqsched.experiments.replications as runner
 from hqsched.cli import main
 from hqsched.instances.model import Platform
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import SimulationConfig
-from hqsched.online.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore
 
 # A short, light scenario: 1 simulated day, iterations scaled down 20x.
 FAST = ["--duration", "1d", "--warmup", "2h", "--iteration-scale", "0.05", "--policy", "weighted"]

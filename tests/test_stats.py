@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hqsched.online.config import JOB_FIELDS, SUMMARY_FIELDS, ReplicationResult
-from hqsched.online.stats import (breakdown, format_table, pooled_percentiles, summarize,
+from hqsched.experiments.statistics import (breakdown, format_table, pooled_percentiles, summarize,
                                   t_interval, write_stats)
 
 

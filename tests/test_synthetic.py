@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from hqsched.instances.model import InputError, Instance, Platform
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, Platform
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.online.config import SimulationConfig
 from hqsched.online.engine import simulate

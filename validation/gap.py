@@ -26,7 +26,7 @@ online dedicated schedule as MIP start. When an optimum is not proven:
 When proven, both are the ratio (up to HiGHS's 1e-7 relative gap).
 
 Resumable: every finished instance is one unit of a
-:class:`~hqsched.online.results_store.ResultStore` under ``out`` (written
+:class:`~hqsched.experiments.results_store.ResultStore` under ``out`` (written
 atomically); a rerun with the same settings skips them. Outputs in ``out``:
 ``gap_instances.csv`` (one row per instance, policy and mode),
 ``gap_summary.csv`` (the table) and ``gap_boxplot.png``.
@@ -45,14 +45,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hqsched.formulation.generate import small_instance
+from hqsched.instances.generate import small_instance
 from hqsched.formulation.solve import solve_delays
-from hqsched.instances.io import atomic_write_text
+from hqsched.files import atomic_write_text
 from hqsched.instances.model import Instance, Platform
 from hqsched.online.policies import POLICIES
-from hqsched.online.results_store import ResultStore
-from hqsched.online.stats import t_interval
-from hqsched.validation.online_runs import record_delays_s, run_instance
+from hqsched.experiments.results_store import ResultStore
+from hqsched.experiments.statistics import t_interval
+from hqsched.online.instance_runs import record_delays_s, run_instance
 
 MODES = ("dedicated", "serverless")
 INSTANCES_CSV = "gap_instances.csv"

@@ -30,7 +30,7 @@ admission off (every job accepted), :func:`check_case` verifies:
 Instances are tiny (2-4 jobs, 0-2 iterations): random ones with integer
 durations on a coarse grid, zero-work classical tasks and tied arrival times
 (ties are where event-order bugs hide), and trace-derived ones from
-:func:`~hqsched.formulation.generate.small_instance`.
+:func:`~hqsched.instances.generate.small_instance`.
 
 Run ``python -m hqsched.validation.invariants --instances 300``; exit code 1
 if any invariant fails (each failure printed with its instance as JSON).
@@ -51,13 +51,13 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from hqsched.formulation.checker import check_schedule
-from hqsched.formulation.generate import small_instance
+from hqsched.instances.generate import small_instance
 from hqsched.formulation.solve import solve_delays
 from hqsched.instances.io import instance_to_dict
 from hqsched.instances.model import Instance, Job, Platform
 from hqsched.instances.schedule import Schedule
 from hqsched.online.policies import POLICIES
-from hqsched.validation.online_runs import record_delays_s, run_instance
+from hqsched.online.instance_runs import record_delays_s, run_instance
 
 #: Every invariant, in report order.
 INVARIANTS = ("solver_schedule_checked", "relaxation_schedule_checked", "relaxation_below_optimum",

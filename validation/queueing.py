@@ -66,7 +66,7 @@ Estimators and bias
 
 Verdicts
     Across seeds, the Student t interval of the per-seed estimates
-    (:func:`hqsched.online.stats.t_interval`). The table shows the 95%
+    (:func:`hqsched.experiments.statistics.t_interval`). The table shows the 95%
     interval. With ``k`` comparisons at 95% each, a correct simulator would
     fail one with probability up to ``1 - 0.95^k``, so by default a verdict
     uses the Bonferroni interval at level ``1 - 0.05/k`` (family-wise 95%);
@@ -93,7 +93,7 @@ from hqsched.instances.model import Platform
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import ReplicationResult, SimulationConfig
-from hqsched.online.stats import t_interval
+from hqsched.experiments.statistics import t_interval
 
 ALPHA = 0.05
 #: Warm-up and drain margin, in relaxation times.

@@ -11,7 +11,7 @@ A campaign file (TOML) has four top-level keys::
     policy = ["fifo", "lifo", "random", "weighted"]
 
 ``[fixed]`` and ``[grid]`` keys are the option names of ``hqsched simulate``
-(:data:`hqsched.online.scenario.OPTIONS`, ``-`` or ``_``) and are parsed by
+(:data:`hqsched.experiments.scenario.OPTIONS`, ``-`` or ``_``) and are parsed by
 the same parsers; options that steer a run rather than define a scenario
 (``seeds``, ``out``, ``processes``, ...) are refused there. The grid is the
 Cartesian product of its lists, in file order.
@@ -44,11 +44,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hqsched.instances.io import atomic_write_text
-from hqsched.instances.model import InputError
-from hqsched.online import scenario as scn
+from hqsched.files import atomic_write_text
+from hqsched.errors import InputError
+from hqsched.experiments import scenario as scn
 from hqsched.online.config import SimulationConfig
-from hqsched.online.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore
 
 #: Top-level keys of a campaign file.
 TOP_KEYS = ("name", "description", "seeds", "fixed", "grid")
@@ -158,7 +158,7 @@ def unit_id(point_key: str, seed: int) -> str:
 
 def bundled_studies() -> dict[str, Path]:
     """Bundled study name -> file (``small``, ``big-q``, ``big-c``)."""
-    root = resources.files("hqsched.online") / "campaign_studies"
+    root = resources.files("hqsched.experiments") / "studies"
     try:
         return {Path(str(f)).stem: Path(str(f)) for f in root.iterdir()
                 if str(f).endswith(".toml")}

@@ -1,5 +1,5 @@
 """Statistics of simulation-based capacity planning: the sequential feasibility test and
-the paired test for non-monotonicity (used by :mod:`hqsched.validation.plan_sim`).
+the paired test for non-monotonicity (used by :mod:`hqsched.planning.simulated`).
 
 Per-seed values
     Each replication (one seed) gives one value per target metric: its drop
@@ -7,7 +7,7 @@ Per-seed values
     replication summary. Seeds are independent replications, so the per-seed
     values of one candidate are i.i.d. and, over a few seeds, close enough to
     normal for Student t bounds (the same assumption as the t CIs of
-    :mod:`hqsched.online.stats`). A seed whose value is NaN (no job completed
+    :mod:`hqsched.experiments.statistics`). A seed whose value is NaN (no job completed
     in the window) is left out; a metric with no finite value at all counts as
     +inf (nothing completed is a violation of any job-time target).
 
@@ -47,7 +47,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from hqsched.online.stats import t_interval
+from hqsched.experiments.statistics import t_interval
 
 FEASIBLE = "feasible"
 INFEASIBLE = "infeasible"

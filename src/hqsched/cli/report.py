@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    from hqsched.validation.report import build_report  # matplotlib only when used
+    from hqsched.reports.report import build_report  # matplotlib only when used
     page = build_report(ns.results, ns.out, notes=Path(ns.notes) if ns.notes else None,
                         html=ns.html)
     print(f"report written: {page}")

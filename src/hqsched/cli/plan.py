@@ -1,11 +1,11 @@
 """``hqsched plan exact|simulate``: the fewest classical workers (C) and quantum computers (Q).
 
 ``plan exact INSTANCE``: offline, on a small instance, under a per-job delay
-bound (:mod:`hqsched.validation.plan_exact`).
+bound (:mod:`hqsched.planning.exact`).
 
 ``plan simulate``: online, by simulation, on a (C, Q) grid
-(:mod:`hqsched.validation.plan_sim`). Workload and platform options have the
-names and parsers of ``hqsched simulate`` (:data:`hqsched.online.scenario.OPTIONS`),
+(:mod:`hqsched.planning.simulated`). Workload and platform options have the
+names and parsers of ``hqsched simulate`` (:data:`hqsched.experiments.scenario.OPTIONS`),
 except that C and Q are searched (``--classical-range``, ``--quantum-range``)
 and ``--seeds`` is the seed budget per candidate, where a bare integer is a
 count (``--seeds 20`` = seeds 0-19). ``--config plan.toml`` takes any of
@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from hqsched.instances.model import InputError
-from hqsched.online import scenario as scn
-from hqsched.online.campaign_run import EXECUTORS
+from hqsched.errors import InputError
+from hqsched.experiments import scenario as scn
+from hqsched.experiments.campaign_run import EXECUTORS
 from hqsched.online.config import SimulationConfig
 
-from .plan_sim import Cost, Targets, format_report, parse_cost, parse_range
+from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost, parse_range
 
 _SCN = {o.name: o for o in scn.OPTIONS}
 #: Options of `hqsched simulate` that plan simulate does not take (C and Q are searched,
@@ -189,7 +189,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_exact(ns: argparse.Namespace) -> int:
     from hqsched.instances.io import read_instance
-    from .plan_exact import OBJECTIVES, plan_exact
+    from hqsched.planning.exact import OBJECTIVES, plan_exact
     if ns.minimize not in OBJECTIVES:
         raise InputError(f"--minimize: must be one of {', '.join(OBJECTIVES)}, "
                          f"got {ns.minimize!r}")
@@ -274,14 +274,14 @@ def plan_inputs(ns: argparse.Namespace) -> tuple[SimulationConfig, dict[str, Any
 
 
 def run_simulate(ns: argparse.Namespace) -> int:
-    from .plan_sim import plan_simulate
+    from hqsched.planning.simulated import plan_simulate
     base, p, settings = plan_inputs(ns)
     targets = Targets(p["max-drop"], p["max-p95-job-time"], p["max-mean-job-time"])
     if not targets.as_dict():
         raise InputError("plan simulate: give at least one target: --max-drop, "
                          "--max-p95-job-time or --max-mean-job-time")
     if p["executor"] == "ray":
-        from hqsched.online.campaign_run import import_ray
+        from hqsched.experiments.campaign_run import import_ray
         import_ray()
     (c0, c1), (q0, q1) = p["classical-range"], p["quantum-range"]
     n = (c1 - c0 + 1) * (q1 - q0 + 1)
@@ -295,6 +295,9 @@ def run_simulate(ns: argparse.Namespace) -> int:
         full_grid=p["full-grid"], out=settings["out"], executor=p["executor"],
         processes=settings["processes"], address=p["address"], overwrite=settings["overwrite"],
         progress=settings["progress"])
+    if settings["out"]:
+        from hqsched.reports.plan_figure import write_figure
+        write_figure(result, Path(settings["out"]) / "plan.png")
     print(format_report(result))
     runs = sum(len(k.seeds) for k in result.candidates)
     print(f"\n{runs} replication(s) used, {time.perf_counter() - start:.1f} s wall"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from hqsched.instances.io import atomic_write_text
+from hqsched.files import atomic_write_text
 from hqsched.online.config import SUMMARY_FIELDS, ReplicationResult
 
 CONFIDENCE = 0.95

@@ -37,8 +37,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from hqsched.instances.io import atomic_write_text
-from hqsched.instances.model import InputError
+from hqsched.files import atomic_write_text
+from hqsched.errors import InputError
 
 FORMATS = ("csv", "parquet")
 MANIFEST = "config.json"

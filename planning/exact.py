@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from hqsched.formulation.checker import check_schedule
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.solve import solve_min_capacity
-from hqsched.instances.model import InputError, Instance
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance
 from hqsched.instances.schedule import Schedule
 
-from .plan_sim import Cost
+from hqsched.planning.simulated import Cost
 
 OBJECTIVES = ("classical", "quantum", "cost")
 

@@ -6,10 +6,10 @@ import argparse
 import sys
 import time
 
-from hqsched.instances.arguments import positive_int
-from hqsched.instances.model import InputError
-from hqsched.online import campaign as cmp
-from hqsched.online.campaign_run import EXECUTORS, run_campaign
+from hqsched.cli.arguments import positive_int
+from hqsched.errors import InputError
+from hqsched.experiments import campaign as cmp
+from hqsched.experiments.campaign_run import EXECUTORS, run_campaign
 
 EXAMPLES = """\
 examples:
@@ -70,7 +70,7 @@ def run(ns: argparse.Namespace) -> int:
     campaign = cmp.load_campaign(ns.campaign, seeds=ns.seeds,
                                  max_units=None if ns.yes else ns.max_units)
     if ns.executor == "ray":
-        from hqsched.online.campaign_run import import_ray
+        from hqsched.experiments.campaign_run import import_ray
         import_ray()  # fail now, with the install hint, not after claiming --out
     elif ns.address is not None:
         raise InputError("--address: only used with --executor ray")

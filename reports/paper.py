@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hqsched.online.stats import format_number
-from hqsched.validation import report_data as rd
+from hqsched.experiments.statistics import format_number
+from hqsched.reports import campaign_data as rd
 
 HOUR = 3600.0
 

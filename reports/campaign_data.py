@@ -1,6 +1,6 @@
 """Campaign results as pandas tables: per run, per grid point (mean, 95% CI), per group.
 
-Statistics reuse :mod:`hqsched.online.stats`: across seeds, a metric's
+Statistics reuse :mod:`hqsched.experiments.statistics`: across seeds, a metric's
 interval is the Student t interval of its per-seed values; percentiles of job
 times pool the completed jobs of all seeds. Times are in seconds.
 """
@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hqsched.instances.model import InputError
-from hqsched.online import stats
-from hqsched.online.campaign import read_plan, status, unit_id
+from hqsched.errors import InputError
+from hqsched.experiments import statistics as stats
+from hqsched.experiments.campaign import read_plan, status, unit_id
 from hqsched.online.config import ReplicationResult
-from hqsched.online.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore
 
 #: Metrics summarised per grid point (summary fields plus derived ones).
 POINT_METRICS = (

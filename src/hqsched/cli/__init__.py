@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from hqsched import __version__
-from hqsched.instances.model import InputError
+from hqsched.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,14 +17,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hqsched {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from hqsched.formulation.cli import register as register_formulation
-    from hqsched.validation.online_runs import best_online_schedule
-    from hqsched.online.campaign_cli import register as register_campaign
-    from hqsched.online.cli import register as register_online
-    from hqsched.validation.report_cli import register as register_report
-    from hqsched.validation.cli import register as register_validate
-    from hqsched.validation.gap_cli import register as register_gap
-    from hqsched.validation.plan_cli import register as register_plan
+    from hqsched.cli.solve import register as register_formulation
+    from hqsched.online.instance_runs import best_online_schedule
+    from hqsched.cli.campaign import register as register_campaign
+    from hqsched.cli.simulate import register as register_online
+    from hqsched.cli.report import register as register_report
+    from hqsched.cli.validate import register as register_validate
+    from hqsched.cli.gap import register as register_gap
+    from hqsched.cli.plan import register as register_plan
 
     register_online(sub)
     # The solver's incumbent comes from the online simulator; formulation

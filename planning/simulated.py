@@ -3,7 +3,7 @@
 Candidates are the pairs ``C in classical_range`` x ``Q in quantum_range``
 (inclusive), with cost ``a*C + b*Q`` (``--cost "C=a,Q=b"``). Targets are any
 subset of: drop probability <= P, p95 job time <= T, mean job time <= T
-(per-seed replication values; statistics in :mod:`hqsched.validation.plan_stats`).
+(per-seed replication values; statistics in :mod:`hqsched.planning.sequential`).
 
 Search (no monotonicity assumed)
     The paper (Section IV-B, Figs. 12-14) shows that the drop probability is
@@ -28,8 +28,8 @@ Common random numbers
     regions where adding a resource makes a target metric significantly WORSE.
 
 Execution
-    Each (C, Q, seed) is one unit of a campaign (:mod:`hqsched.online.campaign`),
-    run with :func:`hqsched.online.campaign_run.run_campaign` (local processes
+    Each (C, Q, seed) is one unit of a campaign (:mod:`hqsched.experiments.campaign`),
+    run with :func:`hqsched.experiments.campaign_run.run_campaign` (local processes
     or Ray) into ``out``; a rerun with the same arguments loads finished units.
     Without ``out`` a temporary directory is used.
 """
@@ -46,14 +46,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
-from hqsched.instances.io import atomic_write_text
-from hqsched.instances.model import InputError
-from hqsched.online import campaign as cmp
-from hqsched.online.campaign_run import run_campaign
+from hqsched.files import atomic_write_text
+from hqsched.errors import InputError
+from hqsched.experiments import campaign as cmp
+from hqsched.experiments.campaign_run import run_campaign
 from hqsched.online.config import SimulationConfig
-from hqsched.online.stats import t_interval
+from hqsched.experiments.statistics import t_interval
 
-from . import plan_stats as ps
+from hqsched.planning import sequential as ps
 
 #: Target metric short name -> replication summary field.
 METRICS: dict[str, str] = {"drop": "drop_probability", "p95": "job_time_p95_s",
@@ -510,9 +510,8 @@ def _table(cands: Sequence[Candidate], tau: dict[str, float]) -> str:
 
 
 def write_outputs(result: PlanResult, out: Path) -> None:
-    """``plan.json`` (everything), ``plan.txt`` (the report) and ``plan.png`` (heat map)."""
-    from .plan_figure import write_figure
+    """``plan.json`` (everything) and ``plan.txt`` (the report); the heat map
+    ``plan.png`` is drawn by :func:`hqsched.reports.plan_figure.write_figure`."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "plan.json", json.dumps(result.to_json(), indent=1) + "\n")
     atomic_write_text(out / "plan.txt", format_report(result) + "\n")
-    write_figure(result, out / "plan.png")

@@ -7,7 +7,7 @@ process count or the order in which workers finish.
 ``config`` is a :class:`SimulationConfig`, or any picklable object with
 ``config_for(seed) -> SimulationConfig`` and ``manifest() -> dict`` (used for
 trace-driven replays whose chains are drawn per seed, see
-:class:`hqsched.online.scenario.SampledReplay`).
+:class:`hqsched.experiments.scenario.SampledReplay`).
 
 With an output directory, each replication streams its per-job records into
 its unit's table as jobs leave the system (the process that simulates writes
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Protocol
 from tqdm import tqdm
 
 from hqsched.online.config import JOB_DTYPES, JOB_ORDER, ReplicationResult, SimulationConfig
-from hqsched.online.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore
 
 if TYPE_CHECKING:
     from hqsched.online.engine import RecordSink
@@ -98,7 +98,7 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
     then read from disk when first used. ``progress``: a tqdm bar on stderr
     when it is a terminal (always with ``force_progress``).
     """
-    from hqsched.online.scenario import describe  # scenario -> JSON manifest
+    from hqsched.experiments.scenario import describe  # scenario -> JSON manifest
 
     seeds = _check_seeds(seeds)
     store = None

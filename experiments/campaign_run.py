@@ -21,11 +21,11 @@ from typing import Iterator, Sequence
 
 from tqdm import tqdm
 
-from hqsched.instances.io import atomic_write_text
-from hqsched.instances.model import InputError
-from hqsched.online.campaign import (PLAN_FILE, Campaign, UnitOutcome, clear_failure,
+from hqsched.files import atomic_write_text
+from hqsched.errors import InputError
+from hqsched.experiments.campaign import (PLAN_FILE, Campaign, UnitOutcome, clear_failure,
                                      record_failure, run_unit)
-from hqsched.online.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore
 
 EXECUTORS = ("local", "ray")
 

@@ -7,7 +7,7 @@ annotated with the mean of its binding metric (the target metric with the
 largest mean / target) and the seeds run. The recommended cell has a thick
 black frame; a red arrow from one cell to its neighbour marks a significant
 worsening of a target metric when that resource is added (paired t-test,
-:mod:`hqsched.validation.plan_stats`).
+:mod:`hqsched.planning.sequential`).
 
 Bottom panels: one per target metric, its mean and 95% t interval against C,
 one line per Q evaluated, and the target as a dashed line; points where
@@ -26,8 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
-from . import plan_stats as ps  # noqa: E402
-from .plan_sim import DOMINATED, LABELS, NOT_EVALUATED, PlanResult, fmt_value  # noqa: E402
+from hqsched.planning import sequential as ps  # noqa: E402
+from hqsched.planning.simulated import DOMINATED, LABELS, NOT_EVALUATED, PlanResult, fmt_value  # noqa: E402
 
 COLOURS = {
     ps.FEASIBLE: "#1a9850",

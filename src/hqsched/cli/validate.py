@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from hqsched.instances.arguments import positive_int
+from hqsched.cli.arguments import positive_int
 from hqsched.validation.queueing import (FULL_SEEDS, QUICK_SEEDS, CheckRecord, format_records,
                                          validate)
 

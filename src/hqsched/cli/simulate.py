@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hqsched.online import scenario, stats
-from hqsched.online.runner import run_replications
+from hqsched.experiments import scenario
+from hqsched.experiments import statistics as stats
+from hqsched.experiments.replications import run_replications
 
 EXAMPLES = """\
 examples:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from hqsched.instances.arguments import nonnegative_int, positive_float, positive_int
+from hqsched.cli.arguments import nonnegative_int, positive_float, positive_int
 from hqsched.instances.io import read_instance, write_instance
-from hqsched.instances.model import InputError
+from hqsched.errors import InputError
 
 def _int_list(option: str):
     def parse(text: str) -> tuple[int, ...]:
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction,
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .generate import small_instance
+    from hqsched.instances.generate import small_instance
     # InputError and OSError reach the top-level CLI, which prints one line, exit 2.
     inst = small_instance(args.jobs, args.iterations, args.qubits, args.seed, args.interarrival,
                           args.priorities, args.grid, worker_capacity_ops_per_s=args.worker_capacity)
@@ -88,8 +88,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from .gantt import write_gantt
-    from .solve import lp_bound, solve_delays, solve_min_capacity
+    from hqsched.reports.gantt import write_gantt
+    from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
     inst = read_instance(args.instance)
     classical = None if args.relax_classical else args.classical_workers
     if args.min_capacity is not None:

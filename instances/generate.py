@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from hqsched.instances.model import InputError, Instance, Job, constant_chain_job
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, Job, constant_chain_job
 from hqsched.instances.streams import stream
 from hqsched.instances.traces import TraceSet, load_traces
 from hqsched.instances.workload import JobSampler, WorkloadSpec
@@ -61,7 +62,7 @@ def small_instance(jobs: int, iterations: int, qubits: tuple[int, ...], seed: in
         if grid_s is not None:
             job = _on_grid(job, grid_s, worker_capacity_ops_per_s)
         out.append(job)
-    meta = {"generator": "hqsched.formulation.generate.small_instance", "seed": seed,
+    meta = {"generator": "hqsched.instances.generate.small_instance", "seed": seed,
             "jobs": jobs, "iterations": iterations, "qubits": list(qubits),
             "priorities": list(priorities), "interarrival_s": interarrival_s,
             "grid_s": grid_s, "worker_capacity_ops_per_s": worker_capacity_ops_per_s}

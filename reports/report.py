@@ -31,10 +31,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from hqsched.instances.io import atomic_write_text  # noqa: E402
-from hqsched.online.stats import format_number  # noqa: E402
-from hqsched.validation import report_data as rd  # noqa: E402
-from hqsched.validation.report_paper import paper_comparison  # noqa: E402
+from hqsched.files import atomic_write_text
+from hqsched.experiments.statistics import format_number  # noqa: E402
+from hqsched.reports import campaign_data as rd  # noqa: E402
+from hqsched.reports.paper import paper_comparison  # noqa: E402
 
 RESOURCES = {"quantum-computers": ("Q", "quantum computers Q"),
              "classical-workers": ("C", "classical workers C")}
