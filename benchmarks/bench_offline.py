@@ -31,8 +31,8 @@ import argparse
 import os
 import time
 
-from hqsched.instances.generate import small_instance
 from hqsched.formulation.solve import lp_bound, solve_delays
+from hqsched.instances.generate import small_instance
 
 SIZES = [(4, 2, 1, 1), (4, 3, 1, 2), (6, 2, 1, 2), (6, 3, 1, 2), (8, 2, 1, 2), (8, 3, 1, 2),
          (8, 3, 2, 2), (8, 3, None, 2), (10, 3, 1, 2), (12, 3, None, 2)]

@@ -36,11 +36,11 @@ os.environ.setdefault("NUMBA_NRT_STATS", "1")  # before numba loads: count its a
 
 from numba.core.runtime import rtsys  # noqa: E402
 
+from hqsched.experiments.results_store import TableWriter  # noqa: E402
 from hqsched.instances.model import Platform  # noqa: E402
 from hqsched.instances.workload import WorkloadSpec  # noqa: E402
 from hqsched.online.config import JOB_DTYPES, ReplicationResult, SimulationConfig  # noqa: E402
 from hqsched.online.engine import simulate  # noqa: E402
-from hqsched.experiments.results_store import TableWriter  # noqa: E402
 
 DAY_S = 86400.0
 

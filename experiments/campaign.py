@@ -37,18 +37,19 @@ import itertools
 import json
 import math
 import re
-import tomllib
 import traceback
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hqsched.files import atomic_write_text
+import tomllib
+
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
-from hqsched.online.config import SimulationConfig
 from hqsched.experiments.results_store import ResultStore
+from hqsched.files import atomic_write_text
+from hqsched.online.config import SimulationConfig
 
 #: Top-level keys of a campaign file.
 TOP_KEYS = ("name", "description", "seeds", "fixed", "grid")

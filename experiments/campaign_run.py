@@ -14,18 +14,24 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from tqdm import tqdm
 
-from hqsched.files import atomic_write_text
 from hqsched.errors import InputError
-from hqsched.experiments.campaign import (PLAN_FILE, Campaign, UnitOutcome, clear_failure,
-                                     record_failure, run_unit)
+from hqsched.experiments.campaign import (
+    PLAN_FILE,
+    Campaign,
+    UnitOutcome,
+    clear_failure,
+    record_failure,
+    run_unit,
+)
 from hqsched.experiments.results_store import ResultStore
+from hqsched.files import atomic_write_text
 
 EXECUTORS = ("local", "ray")
 

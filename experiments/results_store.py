@@ -32,13 +32,14 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from hqsched.files import atomic_write_text
 from hqsched.errors import InputError
+from hqsched.files import atomic_write_text
 
 FORMATS = ("csv", "parquet")
 MANIFEST = "config.json"

@@ -18,20 +18,22 @@ import csv
 import hashlib
 import math
 import re
-import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from hqsched.instances.io import CHAIN_COLUMNS, instance_to_dict, read_instance, read_job_csv
+import tomllib
+
 from hqsched.errors import InputError
+from hqsched.experiments.results_store import FORMATS, require_format
+from hqsched.instances.io import CHAIN_COLUMNS, instance_to_dict, read_instance, read_job_csv
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.streams import stream
 from hqsched.instances.traces import load_traces
 from hqsched.instances.workload import FILL_IN_CHOICES, JobSampler, WorkloadSpec
 from hqsched.online.config import CLASSICAL_MODES, SimulationConfig
-from hqsched.experiments.results_store import FORMATS, require_format
 
 # --------------------------------------------------------------------------
 # Value parsers: (raw value from argv or TOML, where) -> value

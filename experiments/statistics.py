@@ -10,8 +10,8 @@ so. Pooled percentiles put all seeds' completed jobs together.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -138,8 +138,9 @@ def format_table(summary: pd.DataFrame, title: str = "") -> str:
             ci = "n/a (needs >= 2 seeds)" if n == 1 else "n/a (no value)"
         body.append((f"{label}{' (' + unit + ')' if unit else ''}", mean, ci, str(n)))
     widths = [max(len(r[k]) for r in [header, *body]) for k in range(4)]
-    fmt = lambda r: "  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]),
-                               r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip()
+    def fmt(r):
+        return "  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]),
+                                   r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip()
     lines += [fmt(header), "  ".join("-" * w for w in widths)]
     lines += [fmt(r) for r in body]
     if n_max == 1:

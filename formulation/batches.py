@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from hqsched.instances.schedule import Schedule
 

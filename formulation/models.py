@@ -93,7 +93,7 @@ def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
             cap = problem.servers(r)
             assign[t.pos] = list(range(min(cap, rank + 1) if symmetry_breaking else cap))
     pairs = []
-    for r, items in busy.items():
+    for items in busy.values():
         for a_i, a in enumerate(items):
             for b in items[a_i + 1:]:
                 if a.job_id == b.job_id:

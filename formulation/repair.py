@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from hqsched.instances.model import TaskKind
 from hqsched.instances.schedule import SHARED_POOL, Schedule, ScheduledTask
@@ -155,7 +155,7 @@ def sgs(problem: OfflineProblem, sequence: Sequence[int], weighted: bool = False
             start, srv, at = math.inf, 0, 0
             for k, lane in enumerate(lanes[t.resource]):
                 cand, i = ready[j], 0
-                for i, (s, e) in enumerate(lane):
+                for i, (s, e) in enumerate(lane):  # noqa: B007 (i is the insertion point after the loop)
                     if e <= cand:
                         continue
                     if s >= cand + d:

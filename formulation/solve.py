@@ -63,7 +63,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pyomo.environ as pyo
 from pyomo.contrib.appsi.base import TerminationCondition
@@ -572,7 +572,9 @@ def solve_min_capacity(instance: Instance, resource: str, delta_max_s: float,
 
 def feasible_at(problem: OfflineProblem, deadlines: dict[int, float], t0: float,
                 time_limit_s: float) -> tuple[str, Schedule | None, tuple[int, int, int]]:
-    """Feasibility MILP under per-job deadlines: ("feasible"|"infeasible"|"time_limit"|"error", schedule, size)."""
+    """Feasibility MILP under per-job deadlines.
+
+    Returns ("feasible"|"infeasible"|"time_limit"|"error", schedule, size)."""
     m, info = build_model(problem, deadlines, "none")
     size = _size(m)
     if info.infeasible_windows:

@@ -31,7 +31,8 @@ def small_instance(jobs: int, iterations: int, qubits: tuple[int, ...], seed: in
                    interarrival_s: float, priorities: tuple[int, ...] = (1,),
                    grid_s: float | None = None, traces: TraceSet | None = None,
                    worker_capacity_ops_per_s: float = 1e9) -> Instance:
-    """``jobs`` jobs of exactly ``iterations`` iterations, Poisson arrivals of mean gap ``interarrival_s`` (s).
+    """``jobs`` jobs of exactly ``iterations`` iterations, Poisson arrivals of
+    mean gap ``interarrival_s`` (s).
 
     Deterministic in ``seed`` (stream ``"instance"``). ``worker_capacity_ops_per_s``
     (S) only matters with ``grid_s``: the grid applies to durations work / S.

@@ -13,9 +13,9 @@ so ``2 n + 2`` tasks, indexed 0 .. 2n+1 in execution order.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterator
 
 from hqsched.errors import InputError
 

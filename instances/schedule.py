@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hqsched.files import atomic_write_text
+
 from .model import Instance, TaskKind
 
 #: Server index of a classical task in serverless (processor-sharing) mode,

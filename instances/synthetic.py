@@ -49,12 +49,13 @@ One numpy call per vector keeps a job's cost to building the :class:`Job`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
 
 import numpy as np
 
 from hqsched.errors import InputError
+
 from .model import Instance, Job
 
 #: Jobs drawn per block (one numpy call per attribute per block).
@@ -140,39 +141,39 @@ class Distribution:
 
     # -- constructors -------------------------------------------------------
     @classmethod
-    def deterministic(cls, value: float) -> "Distribution":
+    def deterministic(cls, value: float) -> Distribution:
         return cls("deterministic", {"value": value})
 
     @classmethod
-    def exponential(cls, mean: float) -> "Distribution":
+    def exponential(cls, mean: float) -> Distribution:
         return cls("exponential", {"mean": mean})
 
     @classmethod
-    def uniform(cls, low: float, high: float) -> "Distribution":
+    def uniform(cls, low: float, high: float) -> Distribution:
         return cls("uniform", {"low": low, "high": high})
 
     @classmethod
-    def erlang(cls, k: int, mean: float) -> "Distribution":
+    def erlang(cls, k: int, mean: float) -> Distribution:
         return cls("erlang", {"k": k, "mean": mean})
 
     @classmethod
-    def lognormal(cls, mean: float, cv: float) -> "Distribution":
+    def lognormal(cls, mean: float, cv: float) -> Distribution:
         return cls("lognormal", {"mean": mean, "cv": cv})
 
     @classmethod
-    def hyperexponential(cls, mean: float, cv: float) -> "Distribution":
+    def hyperexponential(cls, mean: float, cv: float) -> Distribution:
         return cls("hyperexponential", {"mean": mean, "cv": cv})
 
     @classmethod
-    def geometric(cls, mean: float) -> "Distribution":
+    def geometric(cls, mean: float) -> Distribution:
         return cls("geometric", {"mean": mean})
 
     @classmethod
-    def poisson(cls, mean: float) -> "Distribution":
+    def poisson(cls, mean: float) -> Distribution:
         return cls("poisson", {"mean": mean})
 
     @classmethod
-    def uniform_int(cls, low: int, high: int) -> "Distribution":
+    def uniform_int(cls, low: int, high: int) -> Distribution:
         return cls("uniform_int", {"low": low, "high": high})
 
     # -- properties ---------------------------------------------------------

@@ -28,12 +28,14 @@ Gaps in the data (exec_time stops at 10 qubits; IBM has no estimate at 12,
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from hqsched.errors import InputError
+
 from .model import Job, constant_chain_job
 from .traces import OPS_PER_TRACE_SECOND, TraceSet
 

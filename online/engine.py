@@ -58,7 +58,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from typing import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -71,8 +71,7 @@ from hqsched.instances.traces import TraceSet, load_traces
 from hqsched.instances.workload import ChainDraw, JobSampler, WorkloadSpec, poisson_draws
 
 from .config import JOB_DTYPES, JOB_FIELDS, ReplicationResult, SimulationConfig
-from .kernel import (ACTIVE, COMPLETED, DONE, DROPPED, FLUSH, GROW, JOB, NEED_ARRIVALS,
-                     KernelState)
+from .kernel import ACTIVE, COMPLETED, DONE, DROPPED, FLUSH, GROW, JOB, NEED_ARRIVALS, KernelState
 from .policies import POLICIES
 
 #: Arrivals handed to the kernel per call (bounds the arrival data held at once).

@@ -32,13 +32,12 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from hqsched.errors import InputError
 from hqsched.formulation.checker import check_schedule
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.solve import solve_min_capacity
-from hqsched.errors import InputError
 from hqsched.instances.model import Instance
 from hqsched.instances.schedule import Schedule
-
 from hqsched.planning.simulated import Cost
 
 OBJECTIVES = ("classical", "quantum", "cost")
@@ -122,10 +121,13 @@ def verify(instance: Instance, schedule: Schedule, c: int, q: int, delta_max_s: 
     return not problems, max_delay, problems
 
 
+NO_WEIGHTS = Cost()  # a*C + b*Q with the default weights (frozen, safe to share)
+
+
 def plan_exact(instance: Instance, objective: str, delta_max_s: float, *,
                classical: int = 1, quantum: int = 1,
                worker_capacity_ops_per_s: float = 1e9, time_limit_s: float = 60.0,
-               cost: Cost = Cost(), classical_range: tuple[int, int] = (1, 6),
+               cost: Cost = NO_WEIGHTS, classical_range: tuple[int, int] = (1, 6),
                quantum_range: tuple[int, int] = (1, 8)) -> ExactPlan:
     """Minimise C, Q or a*C + b*Q under ``delta_max_s`` and check the answer (module docstring).
 

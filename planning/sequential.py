@@ -41,8 +41,8 @@ Non-monotonicity (paired, thanks to common random numbers)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 from scipy import stats as sps

@@ -41,18 +41,17 @@ import json
 import math
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-
-from hqsched.files import atomic_write_text
 from hqsched.errors import InputError
 from hqsched.experiments import campaign as cmp
 from hqsched.experiments.campaign_run import run_campaign
-from hqsched.online.config import SimulationConfig
 from hqsched.experiments.statistics import t_interval
-
+from hqsched.files import atomic_write_text
+from hqsched.online.config import SimulationConfig
 from hqsched.planning import sequential as ps
 
 #: Target metric short name -> replication summary field.

@@ -17,8 +17,8 @@ import pandas as pd
 from hqsched.errors import InputError
 from hqsched.experiments import statistics as stats
 from hqsched.experiments.campaign import read_plan, status, unit_id
-from hqsched.online.config import ReplicationResult
 from hqsched.experiments.results_store import ResultStore
+from hqsched.online.config import ReplicationResult
 
 #: Metrics summarised per grid point (summary fields plus derived ones).
 POINT_METRICS = (

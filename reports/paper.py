@@ -127,7 +127,7 @@ def _resource_rows(summary: pd.DataFrame, resource: str, sym: str) -> list[dict[
                                               f"{len(argmin)} loads)",
                      "agrees": _yes(len(nonmono) >= len(argmin) / 2)})
         trend = []
-        for load, g in frame.groupby("load"):
+        for _load, g in frame.groupby("load"):
             g = g.sort_values(resource)
             trend.append((g["avg_classical_active"].iloc[-1] < g["avg_classical_active"].iloc[0],
                           g["avg_quantum_tasks"].iloc[-1] > g["avg_quantum_tasks"].iloc[0]))

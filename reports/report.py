@@ -20,9 +20,10 @@ its 95% t interval across seeds.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -31,8 +32,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from hqsched.files import atomic_write_text
 from hqsched.experiments.statistics import format_number  # noqa: E402
+from hqsched.files import atomic_write_text
 from hqsched.reports import campaign_data as rd  # noqa: E402
 from hqsched.reports.paper import paper_comparison  # noqa: E402
 
@@ -320,7 +321,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
                 figures.append(name)
                 page.h(2, title + (f" (paper Fig. {fig_no})" if fig_no else ""))
                 page.img(name, title)
-    for resource, (sym, label) in RESOURCES.items():
+    for resource, (sym, _label) in RESOURCES.items():
         name = f"job_time_by_{sym}.png"
         at = box_by_resource(data, resource, out / name)
         if at is not None:

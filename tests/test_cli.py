@@ -7,10 +7,9 @@ import sys
 import pytest
 
 from hqsched.cli import main
+from hqsched.experiments.scenario import build_plan, describe, parse_duration, parse_seeds, settings_from
 from hqsched.instances.io import write_instance
 from hqsched.instances.model import Instance, constant_chain_job
-from hqsched.experiments.scenario import (build_plan, describe, parse_duration, parse_seeds,
-                                     settings_from)
 
 FAST = ["--duration", "1d", "--warmup", "2h", "--iteration-scale", "0.05"]
 

@@ -9,13 +9,13 @@ apply.
 import numpy as np
 import pytest
 
+from hqsched.experiments.results_store import ResultStore
 from hqsched.instances.model import Platform
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import JOB_DTYPES, JOB_FIELDS, JOB_ORDER, SimulationConfig
 from hqsched.online.engine import simulate
 from hqsched.online.policies import FIFO, POLICIES, grow_items, policy_pop, policy_push
-from hqsched.experiments.results_store import ResultStore
 
 DAY = 86400.0
 TRACE = WorkloadSpec(600.0, priorities=(1, 2, 4), iteration_scale=0.1)
@@ -148,7 +148,8 @@ def test_a_sink_receives_the_in_memory_table_in_the_order_jobs_leave():
     assert streamed.jobs is None and streamed.summary == memory.summary
     rows = sink.rows()
     table = list(zip(*(memory.jobs[k].tolist() for k in JOB_FIELDS)))
-    key = lambda r: r[0]  # job_id
+    def key(r):
+        return r[0]  # job_id
     assert sorted(sink.reprs()) == sorted(map(repr, table))
     statuses = [r[-1] for r in rows]
     assert {"completed", "dropped", "censored"} <= set(statuses)

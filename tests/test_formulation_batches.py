@@ -12,9 +12,9 @@ import pytest
 
 from hqsched.formulation.batches import batch_schedule, batch_search
 from hqsched.formulation.checker import check_schedule
-from hqsched.instances.generate import small_instance
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.repair import exact_schedule
+from hqsched.instances.generate import small_instance
 from hqsched.instances.model import Instance, constant_chain_job
 
 

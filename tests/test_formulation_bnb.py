@@ -7,15 +7,14 @@ import subprocess
 import sys
 
 import pytest
+from test_formulation_bruteforce import brute_force, random_tiny
 
 from hqsched.formulation.bnb import branch_and_bound, root_lower_bound
 from hqsched.formulation.checker import check_schedule
-from hqsched.instances.generate import small_instance
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.solve import solve_delays
+from hqsched.instances.generate import small_instance
 from hqsched.instances.model import Instance, Job, constant_chain_job
-
-from test_formulation_bruteforce import brute_force, random_tiny
 
 #: MILP optima (solve_delays, status optimal, HiGHS) of the trace instances
 #: small_instance(n, its, (4, 6, 8, 10), seed=1, interarrival_s=20), C = 1, Q = 2,

@@ -10,10 +10,10 @@ import random
 import pytest
 
 from hqsched.formulation.checker import check_schedule
-from hqsched.instances.generate import small_instance
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.repair import list_schedule, local_search, sequence_of, sgs
 from hqsched.formulation.solve import _others_lower_bounds, _srpt_sum, solve_delays
+from hqsched.instances.generate import small_instance
 
 
 def test_srpt_sum_hand_computed():

@@ -6,8 +6,8 @@ Instances use S = 1 op/s so that classical work equals seconds.
 import pytest
 
 from hqsched.formulation.checker import check_schedule
-from hqsched.instances.generate import small_instance
 from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
+from hqsched.instances.generate import small_instance
 from hqsched.instances.model import Instance, constant_chain_job
 
 

@@ -5,8 +5,17 @@ import pytest
 
 from hqsched.cli import main
 from hqsched.errors import InputError
-from hqsched.validation.gap import (BOXPLOT_PNG, INSTANCES_CSV, MODES, SUMMARY_CSV, GapConfig,
-                                    ResultStore, run_study, summarize, unit_id)
+from hqsched.validation.gap import (
+    BOXPLOT_PNG,
+    INSTANCES_CSV,
+    MODES,
+    SUMMARY_CSV,
+    GapConfig,
+    ResultStore,
+    run_study,
+    summarize,
+    unit_id,
+)
 
 # Tiny: 3 jobs x 1 iteration solve to optimality in well under a second.
 CFG = GapConfig(instances=3, jobs=3, iterations=1, interarrival_s=10.0, time_limit_s=20.0,

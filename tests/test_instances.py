@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from hqsched.instances.io import read_instance, read_job_csv, write_instance
 from hqsched.errors import InputError
+from hqsched.instances.io import read_instance, read_job_csv, write_instance
 from hqsched.instances.model import Instance, Job, Platform, TaskKind, constant_chain_job
 from hqsched.instances.streams import stream
 from hqsched.instances.traces import load_traces
@@ -114,6 +114,7 @@ def test_job_csv_negative_value_is_refused_with_line_and_field(tmp_path):
 
 def test_trace_directory_with_negative_value_is_refused(tmp_path, traces):
     import shutil
+
     from hqsched.instances.traces import bundled_trace_dir
     for f in bundled_trace_dir().glob("*.csv"):
         shutil.copy(f, tmp_path / f.name)

@@ -10,8 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hqsched.instances.model import Instance, Job
-from hqsched.validation.invariants import (INVARIANTS, Case, case_from_origin, cases,
-                                           check_case, random_tiny_case, run_invariants)
+from hqsched.validation.invariants import (
+    INVARIANTS,
+    Case,
+    case_from_origin,
+    cases,
+    check_case,
+    random_tiny_case,
+    run_invariants,
+)
 
 # Durations on a 0.25 s grid from few values: equal completion times are common.
 CLASSICAL = st.sampled_from([0.0, 0.0, 0.25, 1.0, 2.0, 3.0])

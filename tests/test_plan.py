@@ -9,7 +9,6 @@ Erlang C.
 
 from __future__ import annotations
 
-
 import pytest
 
 from hqsched.cli import main

@@ -8,15 +8,25 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from hqsched.cli import validate as cli
 from hqsched.instances.model import Platform
 from hqsched.instances.streams import stream
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.online.config import SimulationConfig
 from hqsched.online.engine import simulate
-from hqsched.cli import validate as cli
-from hqsched.validation.queueing import (Estimate, erlang_c, estimate, finalize, mg1_ps_mean_response_s,
-                                         mm1_response_moments, mmc_mean_wait_s, mmc_wait_check,
-                                         mmck_blocking, validate, verdict)
+from hqsched.validation.queueing import (
+    Estimate,
+    erlang_c,
+    estimate,
+    finalize,
+    mg1_ps_mean_response_s,
+    mm1_response_moments,
+    mmc_mean_wait_s,
+    mmc_wait_check,
+    mmck_blocking,
+    validate,
+    verdict,
+)
 
 # --- closed forms against values worked by hand ----------------------------------
 

@@ -9,10 +9,10 @@ import pytest
 
 import hqsched.experiments.replications as runner
 from hqsched.cli import main
+from hqsched.experiments.results_store import ResultStore
 from hqsched.instances.model import Platform
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import SimulationConfig
-from hqsched.experiments.results_store import ResultStore
 
 # A short, light scenario: 1 simulated day, iterations scaled down 20x.
 FAST = ["--duration", "1d", "--warmup", "2h", "--iteration-scale", "0.05", "--policy", "weighted"]

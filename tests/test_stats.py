@@ -6,9 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hqsched.experiments.statistics import (
+    breakdown,
+    format_table,
+    pooled_percentiles,
+    summarize,
+    t_interval,
+    write_stats,
+)
 from hqsched.online.config import JOB_FIELDS, SUMMARY_FIELDS, ReplicationResult
-from hqsched.experiments.statistics import (breakdown, format_table, pooled_percentiles, summarize,
-                                  t_interval, write_stats)
 
 
 def fake_result(seed: int, times: list[float], priorities: list[int], statuses: list[str],

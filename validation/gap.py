@@ -45,14 +45,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hqsched.instances.generate import small_instance
-from hqsched.formulation.solve import solve_delays
-from hqsched.files import atomic_write_text
-from hqsched.instances.model import Instance, Platform
-from hqsched.online.policies import POLICIES
 from hqsched.experiments.results_store import ResultStore
 from hqsched.experiments.statistics import t_interval
+from hqsched.files import atomic_write_text
+from hqsched.formulation.solve import solve_delays
+from hqsched.instances.generate import small_instance
+from hqsched.instances.model import Instance, Platform
 from hqsched.online.instance_runs import record_delays_s, run_instance
+from hqsched.online.policies import POLICIES
 
 MODES = ("dedicated", "serverless")
 INSTANCES_CSV = "gap_instances.csv"

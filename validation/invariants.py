@@ -44,20 +44,20 @@ import math
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from hqsched.formulation.checker import check_schedule
-from hqsched.instances.generate import small_instance
 from hqsched.formulation.solve import solve_delays
+from hqsched.instances.generate import small_instance
 from hqsched.instances.io import instance_to_dict
 from hqsched.instances.model import Instance, Job, Platform
 from hqsched.instances.schedule import Schedule
-from hqsched.online.policies import POLICIES
 from hqsched.online.instance_runs import record_delays_s, run_instance
+from hqsched.online.policies import POLICIES
 
 #: Every invariant, in report order.
 INVARIANTS = ("solver_schedule_checked", "relaxation_schedule_checked", "relaxation_below_optimum",

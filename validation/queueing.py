@@ -83,17 +83,17 @@ from __future__ import annotations
 import math
 import os
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from hqsched.experiments.statistics import t_interval
 from hqsched.instances.model import Platform
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import ReplicationResult, SimulationConfig
-from hqsched.experiments.statistics import t_interval
 
 ALPHA = 0.05
 #: Warm-up and drain margin, in relaxation times.
@@ -530,7 +530,8 @@ def format_records(records: Sequence[CheckRecord]) -> str:
                      f"[{r.ci_low:.4g}, {r.ci_high:.4g}]", theory, str(r.replications),
                      result + (f"  ({r.note})" if r.note else "")))
     widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
-    fmt = lambda row: "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip()
+    def fmt(row):
+        return "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip()
     lines = [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)]
     failed = sum(not r.passed for r in records)
     level = min((r.verdict_level for r in records), default=1 - ALPHA)

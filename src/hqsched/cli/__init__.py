@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from hqsched import __version__
 from hqsched.errors import InputError
@@ -17,14 +17,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hqsched {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from hqsched.cli.solve import register as register_formulation
-    from hqsched.online.instance_runs import best_online_schedule
     from hqsched.cli.campaign import register as register_campaign
-    from hqsched.cli.simulate import register as register_online
-    from hqsched.cli.report import register as register_report
-    from hqsched.cli.validate import register as register_validate
     from hqsched.cli.gap import register as register_gap
     from hqsched.cli.plan import register as register_plan
+    from hqsched.cli.report import register as register_report
+    from hqsched.cli.simulate import register as register_online
+    from hqsched.cli.solve import register as register_formulation
+    from hqsched.cli.validate import register as register_validate
+    from hqsched.online.instance_runs import best_online_schedule
 
     register_online(sub)
     # The solver's incumbent comes from the online simulator; formulation

@@ -11,9 +11,16 @@ import time
 
 from hqsched.cli.arguments import positive_float, positive_int
 from hqsched.errors import InputError
-
 from hqsched.validation import invariants
-from hqsched.validation.gap import BOXPLOT_PNG, INSTANCES_CSV, SUMMARY_CSV, GapConfig, format_summary, run_study, summarize
+from hqsched.validation.gap import (
+    BOXPLOT_PNG,
+    INSTANCES_CSV,
+    SUMMARY_CSV,
+    GapConfig,
+    format_summary,
+    run_study,
+    summarize,
+)
 
 
 def _int_list(text: str) -> tuple[int, ...]:

@@ -23,14 +23,14 @@ import math
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
 from hqsched.experiments.campaign_run import EXECUTORS
 from hqsched.online.config import SimulationConfig
-
 from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost, parse_range
 
 _SCN = {o.name: o for o in scn.OPTIONS}

@@ -13,11 +13,12 @@ file/option and the value and exits with code 2, no traceback.
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+from collections.abc import Callable
 
 from hqsched.cli.arguments import nonnegative_int, positive_float, positive_int
-from hqsched.instances.io import read_instance, write_instance
 from hqsched.errors import InputError
+from hqsched.instances.io import read_instance, write_instance
+
 
 def _int_list(option: str):
     def parse(text: str) -> tuple[int, ...]:
@@ -53,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction,
     gen.add_argument("-o", "--output", required=True, help="instance JSON to write")
     gen.set_defaults(func=_generate)
 
-    solve = subparsers.add_parser("solve", help="offline optimum (HiGHS via Pyomo, or branch and bound for C = 1)")
+    solve = subparsers.add_parser(
+        "solve", help="offline optimum (HiGHS via Pyomo, or branch and bound for C = 1)")
     solve.add_argument("instance", help="instance JSON")
     solve.add_argument("--classical-workers", type=positive_int, default=1)
     solve.add_argument("--quantum-computers", type=positive_int, default=1)
@@ -88,8 +90,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from hqsched.reports.gantt import write_gantt
     from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
+    from hqsched.reports.gantt import write_gantt
     inst = read_instance(args.instance)
     classical = None if args.relax_classical else args.classical_workers
     if args.min_capacity is not None:

@@ -13,8 +13,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from hqsched.cli.arguments import positive_int
-from hqsched.validation.queueing import (FULL_SEEDS, QUICK_SEEDS, CheckRecord, format_records,
-                                         validate)
+from hqsched.validation.queueing import FULL_SEEDS, QUICK_SEEDS, CheckRecord, format_records, validate
 
 CSV_NAME = "validation.csv"
 
