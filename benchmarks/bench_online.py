@@ -1,6 +1,7 @@
 """Engine throughput: one replication of the paper's small scenario per policy.
 
-    python benchmarks/bench_online.py [--days 7] [--interarrival 600] [--repeat 1]
+    python benchmarks/bench_online.py [--days 7] [--interarrival 600] [--repeat 3]
+                                      [--mode serverless|dedicated]
 
 Prints wall time, events processed (summary["events"]) and events/s. The
 first call in a process loads numba's compiled loop from its cache (or
@@ -22,11 +23,12 @@ from hqsched.online.engine import simulate
 from hqsched.online.policies import POLICIES
 
 
-def small_scenario(policy: str, days: float, interarrival_s: float) -> SimulationConfig:
+def small_scenario(policy: str, days: float, interarrival_s: float,
+                   mode: str = "serverless") -> SimulationConfig:
     return SimulationConfig(
         platform=Platform(classical_workers=1, worker_capacity_ops_per_s=1e9,
                           quantum_computers=4, max_classical=40, max_quantum=40),
-        policy=policy, duration_s=days * 86400.0, warmup_s=0.0,
+        policy=policy, classical_mode=mode, duration_s=days * 86400.0, warmup_s=0.0,
         workload=WorkloadSpec(interarrival_s=interarrival_s, qubits=(4, 6, 8, 10),
                               priorities=(1, 2, 4)))
 
@@ -38,16 +40,18 @@ def main(argv: list[str] | None = None) -> None:
                     help="mean inter-arrival time, s (default 600)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per policy; best time kept")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--mode", choices=("serverless", "dedicated"), default="serverless",
+                    help="classical mode (default serverless)")
     args = ap.parse_args(argv)
 
-    print(f"small scenario, {args.days:g} days, interarrival {args.interarrival:g} s, "
+    print(f"small scenario, {args.mode}, {args.days:g} days, interarrival {args.interarrival:g} s, "
           f"seed {args.seed}, best of {args.repeat}")
     t0 = time.perf_counter()
     simulate(small_scenario("fifo", 0.05, args.interarrival), args.seed)
     print(f"first call in this process (numba load/compile): {time.perf_counter() - t0:.2f} s")
     print(f"{'policy':<10} {'wall s':>8} {'events':>10} {'events/s':>10}")
     for policy in POLICIES:
-        config = small_scenario(policy, args.days, args.interarrival)
+        config = small_scenario(policy, args.days, args.interarrival, args.mode)
         best = float("inf")
         for _ in range(args.repeat):
             t0 = time.perf_counter()

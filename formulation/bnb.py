@@ -93,7 +93,7 @@ pre that follows its own. V is computed by recursion over (set, start):
 for a fixed order the next start can be taken at its lower bound or at a
 breakpoint of the previous job's f, which is what the recursion enumerates.
 V_U(s) is non-decreasing in s (the feasible set shrinks), so evaluating it at
-s floored to a grid (step >= 0.02 s, memo table vtab[mask, grid]) is still a
+s floored to a grid (step >= 0.02 s, memo table SeqTable.tab[mask, grid]) is still a
 lower bound; the grid costs at most ~|U| * step per level. The node bound is
 max(level 1, level 2 with V in place of the U part).
 
@@ -101,6 +101,12 @@ Depth-first, best child (smallest bound) first; a node is pruned when its
 bound >= incumbent - 1e-9 * max(1, incumbent), so "optimal" means optimal up
 to that relative tolerance. On a time limit the bound returned is the minimum
 of the incumbent and of the bounds of all open nodes on the stack.
+
+Code: the compiled functions take the instance as ``Jobs``, the nodes of the
+current path as ``Nodes`` (one row per depth), their children as ``Children``,
+the started tasks as ``Decisions``, the memo as ``Memo``, the V table as
+``SeqTable`` (all named tuples of arrays) and the search's settings and
+counters as one record of the structured dtype ``CONTROL``.
 """
 
 from __future__ import annotations
@@ -108,23 +114,115 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from hqsched.compiled import key_caches_on_sources
 from hqsched.instances.schedule import Schedule
 
 from .checker import check_schedule
-from .problem import OfflineProblem
+from .options import BnbOptions
+from .problem import OfflineProblem, Status
 from .repair import exact_schedule, list_schedule
 
 INF = 1e300
+I8, F8 = np.int64, np.float64
+
+# ----------------------------------------------------------------------------
+# Compiled state. The jitted functions call only jitted functions of this file;
+# key_caches_on_sources (bottom of the file) keys their disk cache on every
+# project file they use all the same, so moving a helper elsewhere stays safe.
+# ----------------------------------------------------------------------------
+
+#: Control of one search (a one-row array; the compiled code works on its
+#: record ``control[0]``). Settings are fixed for the search; the state is
+#: carried between the driver's compiled calls (``_search`` returns every
+#: ``budget`` nodes so the Python driver can check the time limit).
+CONTROL = np.dtype([
+    # settings
+    ("use_memo", np.bool_),     # dominance memo on
+    ("rule", I8),               # branching resource: 0 classic Giffler-Thompson, 1 guarded smaller set
+    ("bound_level", I8),        # 0..3, module docstring "Lower bound at a node"
+    ("rel_tol", F8),            # prune when bound >= incumbent - rel_tol * max(1, |incumbent|)
+    ("memo_scan", I8),          # memo entries scanned per hash bucket at most
+    # state
+    ("depth", I8),              # node whose children are being explored (0 = root)
+    ("nodes", I8),              # nodes visited (children applied)
+    ("leaves", I8),             # complete schedules reached
+    ("done", np.bool_),         # tree exhausted: the incumbent is optimal
+    ("incumbent", F8),          # best objective known (s; INF = none)
+    ("best_len", I8),           # decisions of the best schedule the search found (0 = none yet)
+    ("memo_used", I8),          # memo entries filled
+    ("memo_pruned", I8),        # nodes pruned by dominance
+])
+
+#: Entries scanned per memo bucket before a node is stored without comparison.
+MEMO_SCAN = 64
+
+
+class Jobs(NamedTuple):
+    """The instance as arrays (J jobs, T = longest chain). Times in seconds."""
+
+    dur: np.ndarray     # [J, T] task durations
+    res: np.ndarray     # [J, T] resource: 0 classical, 1 quantum
+    rem: np.ndarray     # [J, T + 1] chain length from task t to the end
+    ntask: np.ndarray   # [J] tasks in the chain
+    arr: np.ndarray     # [J] arrival
+    wt: np.ndarray      # [J] weight (1 when unweighted)
+    lastc: np.ndarray   # [J] index of the last positive classical task (-1: none)
+    off: np.ndarray     # [2, J, T] chain time from the start of t to the first positive
+    #                     task on resource R after t (INF: none); the guard of _expand
+
+
+class Nodes(NamedTuple):
+    """The nodes on the current path, one row per depth d (module docstring "Search")."""
+
+    k: np.ndarray       # [D, J] next unscheduled task of each job
+    r: np.ndarray       # [D, J] ready time of each job (s)
+    fC: np.ndarray      # [D] free time of the classical server (s)
+    fQ: np.ndarray      # [D, Q] free times of the quantum computers, sorted (s)
+    cost: np.ndarray    # [D] weighted delays of the finished jobs (s)
+
+
+class Children(NamedTuple):
+    """Children of each node on the path, best bound first."""
+
+    job: np.ndarray     # [D, J] job whose next task the child starts
+    lb: np.ndarray      # [D, J] the child's lower bound (s)
+    n: np.ndarray       # [D] children of the node
+    ptr: np.ndarray     # [D] next child to explore
+
+
+class Decisions(NamedTuple):
+    """Started positive tasks by depth: (job, task index, start in s)."""
+
+    job: np.ndarray
+    task: np.ndarray
+    start: np.ndarray
+
+
+class Memo(NamedTuple):
+    """Dominance memo: entries chained in hash buckets of the vector k."""
+
+    bucket: np.ndarray  # [H] first entry of each bucket (-1: empty)
+    k: np.ndarray       # [E, J] the entry's next-task vector
+    t: np.ndarray       # [E, J + Q + 2] its r_j, fC, fQ (Q values), cost
+    next: np.ndarray    # [E] next entry in the bucket (-1: end)
+
+
+class SeqTable(NamedTuple):
+    """Memo of the sequence relaxation V (bound level 3): tab[mask, g] is
+    V at s = origin + g * step (NaN: not computed yet)."""
+
+    tab: np.ndarray
+    origin: float       # s
+    step: float         # s
 
 
 # ----------------------------------------------------------------------------
-# numba kernels. Arrays (J jobs, T = max chain length):
-#   dur[J, T], res[J, T] (0 classical, 1 quantum), rem[J, T + 1] (chain from t),
-#   ntask[J], arr[J], wt[J], lastc[J] (last positive classical index, -1 none)
+# Lower bounds (module docstring, "Lower bound at a node")
 # ----------------------------------------------------------------------------
 
 @njit(cache=True)
@@ -165,53 +263,55 @@ def _srpt(rel, p, m):
     return total
 
 
-@njit(cache=True)
-def _is_u(k, j, res, dur):
+# _is_u, _next_classical, _gtail and _grid are inlined by numba (inline="always"):
+# called with the ``Jobs`` tuple they would otherwise double the search time (6x3).
+@njit(cache=True, inline="always")
+def _is_u(k, j, jb):
     """Unstarted job whose first task is a positive classical task (a "pre")."""
-    return k[j] == 0 and res[j, 0] == 0 and dur[j, 0] > 0
+    return k[j] == 0 and jb.res[j, 0] == 0 and jb.dur[j, 0] > 0
 
 
-@njit(cache=True)
-def _next_classical(j, y, res, dur, lastc):
+@njit(cache=True, inline="always")
+def _next_classical(j, y, jb):
     """Index of job j's first positive classical task at or after y (> lastc[j] if none)."""
-    while y <= lastc[j] and not (res[j, y] == 0 and dur[j, y] > 0):
+    while y <= jb.lastc[j] and not (jb.res[j, y] == 0 and jb.dur[j, y] > 0):
         y += 1
     return y
 
 
-@njit(cache=True)
-def _gtail(i, t0, e_i, s, res, dur, rem, lastc):
+@njit(cache=True, inline="always")
+def _gtail(i, t0, e_i, s, jb):
     """Chain length from the first positive classical task y >= t0 of job i whose
     earliest end (e_i - chain after y) is > s; -INF if there is none."""
-    for y in range(t0, lastc[i] + 1):
-        if res[i, y] == 0 and dur[i, y] > 0 and e_i - rem[i, y + 1] > s:
-            return rem[i, y]
+    for y in range(t0, jb.lastc[i] + 1):
+        if jb.res[i, y] == 0 and jb.dur[i, y] > 0 and e_i - jb.rem[i, y + 1] > s:
+            return jb.rem[i, y]
     return -INF
 
 
 @njit(cache=True)
-def _a_part(k, s, p, cost, e, dur, res, rem, ntask, arr, wt, lastc):
+def _a_part(k, s, p, cost, e, jb):
     """cost + sum over started jobs of w_i (C_i - a_i) when a pre occupies [s, s + p)."""
     tot = cost
     for i in range(k.shape[0]):
-        if k[i] >= ntask[i] or _is_u(k, i, res, dur):
+        if k[i] >= jb.ntask[i] or _is_u(k, i, jb):
             continue
-        tot += wt[i] * (max(e[i], s + p + _gtail(i, k[i], e[i], s, res, dur, rem, lastc)) - arr[i])
+        tot += jb.wt[i] * (max(e[i], s + p + _gtail(i, k[i], e[i], s, jb)) - jb.arr[i])
     return tot
 
 
 @njit(cache=True)
-def _a_cands(k, lo, e, cands, dur, res, rem, ntask, lastc):
+def _a_cands(k, lo, e, cands, jb):
     """lo and the earliest ends > lo of the started jobs' classical tasks; returns count."""
     nc = 0
     cands[nc] = lo
     nc += 1
     for i in range(k.shape[0]):
-        if k[i] >= ntask[i] or _is_u(k, i, res, dur):
+        if k[i] >= jb.ntask[i] or _is_u(k, i, jb):
             continue
-        for y in range(k[i], lastc[i] + 1):
-            if res[i, y] == 0 and dur[i, y] > 0:
-                ep = e[i] - rem[i, y + 1]
+        for y in range(k[i], jb.lastc[i] + 1):
+            if jb.res[i, y] == 0 and jb.dur[i, y] > 0:
+                ep = e[i] - jb.rem[i, y + 1]
                 if ep > lo:
                     cands[nc] = ep
                     nc += 1
@@ -219,158 +319,170 @@ def _a_cands(k, lo, e, cands, dur, res, rem, ntask, lastc):
 
 
 @njit(cache=True)
-def _u_part(k, skip, s, dur, res, rem, arr, wt, rel, p):
+def _u_part(k, skip, s, jb, rel, p):
     """Unstarted jobs other than ``skip``, all pres starting >= s: weighted SRPT bound
-    of sum w_j (C_j - a_j) (w_min * (SRPT + tails) + (w_j - w_min) * own chain)."""
+    of sum w_j (C_j - a_j) (w_min * (SRPT + tails) + (w_j - w_min) * own chain).
+    ``rel`` and ``p`` are scratch arrays of at least |U| entries."""
     wmin = INF
     for j in range(k.shape[0]):
-        if j != skip and _is_u(k, j, res, dur):
-            wmin = min(wmin, wt[j])
+        if j != skip and _is_u(k, j, jb):
+            wmin = min(wmin, jb.wt[j])
     m = 0
     tot = 0.0
     sumtau = 0.0
     for j in range(k.shape[0]):
-        if j == skip or not _is_u(k, j, res, dur):
+        if j == skip or not _is_u(k, j, jb):
             continue
-        rj = max(arr[j], s)
+        rj = max(jb.arr[j], s)
         rel[m] = rj
-        p[m] = dur[j, 0]
+        p[m] = jb.dur[j, 0]
         m += 1
-        sumtau += rem[j, 1]
-        tot += (wt[j] - wmin) * (rj + rem[j, 0]) - wt[j] * arr[j]
+        sumtau += jb.rem[j, 1]
+        tot += (jb.wt[j] - wmin) * (rj + jb.rem[j, 0]) - jb.wt[j] * jb.arr[j]
     if m == 0:
         return 0.0
     return tot + wmin * (_srpt(rel, p, m) + sumtau)
 
 
+@njit(cache=True, inline="always")
+def _grid(s, vt):
+    """Index of the grid point of the V table at or below time s."""
+    return int(math.floor((s - vt.origin) / vt.step))
+
+
 @njit(cache=True)
-def _lower_bound(k, r, fC, fQ, cost, dur, res, rem, ntask, arr, wt, lastc, blevel, vtab, vpar):
+def _lower_bound(k, r, fC, fQ, cost, jb, blevel, vt):
+    """Lower bound of the node (k, r, fC, fQ, cost) at bound level ``blevel``."""
     J = k.shape[0]
     nU = 0
     s0 = INF
     pmin = INF
     for j in range(J):
-        if k[j] < ntask[j] and _is_u(k, j, res, dur):
+        if k[j] < jb.ntask[j] and _is_u(k, j, jb):
             nU += 1
-            s0 = min(s0, arr[j])
-            pmin = min(pmin, dur[j, 0])
+            s0 = min(s0, jb.arr[j])
+            pmin = min(pmin, jb.dur[j, 0])
     # own-chain bound of every unfinished job
     e = np.empty(J)
     for j in range(J):
-        if k[j] >= ntask[j]:
+        if k[j] >= jb.ntask[j]:
             e[j] = 0.0
             continue
         t = k[j]
-        free = fC if res[j, t] == 0 else fQ[0]
-        e[j] = max(r[j], free) + rem[j, t]
+        free = fC if jb.res[j, t] == 0 else fQ[0]
+        e[j] = max(r[j], free) + jb.rem[j, t]
     if nU == 0 or blevel == 0:
         tot = cost
         for j in range(J):
-            if k[j] < ntask[j]:
-                tot += wt[j] * (e[j] - arr[j])
+            if k[j] < jb.ntask[j]:
+                tot += jb.wt[j] * (e[j] - jb.arr[j])
         return tot
     s0 = max(s0, fC)
-    T = dur.shape[1]
+    T = jb.dur.shape[1]
     cands = np.empty(J * T + 1)
     rel = np.empty(nU)
     p = np.empty(nU)
     mask = 0
     for j in range(J):
-        if k[j] < ntask[j] and _is_u(k, j, res, dur):
+        if k[j] < jb.ntask[j] and _is_u(k, j, jb):
             mask |= 1 << j
-    nc = _a_cands(k, s0, e, cands, dur, res, rem, ntask, lastc)
+    nc = _a_cands(k, s0, e, cands, jb)
     best = INF
     for c in range(nc):
         s = cands[c]
-        u = _u_part(k, -1, s, dur, res, rem, arr, wt, rel, p)
+        u = _u_part(k, -1, s, jb, rel, p)
         if blevel >= 3:
-            u = max(u, _vfun(mask, int(math.floor((s - vpar[0]) / vpar[1])), vtab, vpar[0], vpar[1],
-                             dur, res, rem, arr, wt, lastc))
-        tot = _a_part(k, s, pmin, cost, e, dur, res, rem, ntask, arr, wt, lastc) + u
+            u = max(u, _vfun(mask, _grid(s, vt), vt, jb))
+        tot = _a_part(k, s, pmin, cost, e, jb) + u
         if tot < best:
             best = tot
     if blevel >= 2:
-        best = max(best, _lookahead(k, fC, cost, e, nU, cands, rel, p,
-                                    dur, res, rem, ntask, arr, wt, lastc, blevel, mask, vtab, vpar))
+        best = max(best, _lookahead(k, fC, cost, e, nU, cands, rel, p, jb, blevel, mask, vt))
     return best
 
 
-
-@njit(cache=True)
-def _vfun(mask, g, vtab, origin, delta, dur, res, rem, arr, wt, lastc):
+@njit(cache=True, inline="always")
+def _vfun(mask, g, vt, jb):
     """Lower bound V_U(s) on sum_{j in U} w_j (C_j - a_j) for the unstarted jobs in
-    ``mask`` when every pre starts >= s = origin + g * delta (see the module docstring,
-    "sequence relaxation"); memoised in vtab[mask, g] (NaN = not computed)."""
+    ``mask`` when every pre starts >= s = origin + g * step (see the module docstring,
+    "sequence relaxation"); memoised in vt.tab[mask, g] (NaN = not computed). Inlined:
+    most calls find the value in the table."""
     if mask == 0:
         return 0.0
-    G = vtab.shape[1]
+    G = vt.tab.shape[1]
     if g >= G:
         g = G - 1  # times beyond the horizon: V is non-decreasing, so this is still a bound
-    v0 = vtab[mask, g]
+    v0 = vt.tab[mask, g]
     if v0 == v0:
         return v0
-    s = origin + g * delta
-    J = arr.shape[0]
+    return _vfun_fill(mask, g, vt, jb)
+
+
+@njit(cache=True)
+def _vfun_fill(mask, g, vt, jb):
+    """Compute and store vt.tab[mask, g] (``_vfun``; mask != 0, g < G)."""
+    vtab = vt.tab
+    s = vt.origin + g * vt.step
+    J = jb.arr.shape[0]
     best = INF
     for j1 in range(J):
         if not (mask >> j1) & 1:
             continue
         rest = mask ^ (1 << j1)
-        E1 = max(arr[j1], s) + dur[j1, 0]
-        own1 = E1 + rem[j1, 1]
+        E1 = max(jb.arr[j1], s) + jb.dur[j1, 0]
+        own1 = E1 + jb.rem[j1, 1]
         if rest == 0:
-            v = wt[j1] * (own1 - arr[j1])
+            v = jb.wt[j1] * (own1 - jb.arr[j1])
             if v < best:
                 best = v
             continue
         pmin2 = INF
         for j in range(J):
             if (rest >> j) & 1:
-                pmin2 = min(pmin2, dur[j, 0])
+                pmin2 = min(pmin2, jb.dur[j, 0])
         y = 0
         while True:
             if y == 0:
                 S2 = E1
             else:
-                S2 = own1 - rem[j1, y + 1]
-            c1 = max(own1, S2 + pmin2 + _gtail(j1, 1, own1, S2, res, dur, rem, lastc))
-            part = wt[j1] * (c1 - arr[j1])
+                S2 = own1 - jb.rem[j1, y + 1]
+            c1 = max(own1, S2 + pmin2 + _gtail(j1, 1, own1, S2, jb))
+            part = jb.wt[j1] * (c1 - jb.arr[j1])
             if part < best:
-                g2 = int(math.floor((S2 - origin) / delta))
-                v = part + _vfun(rest, g2, vtab, origin, delta, dur, res, rem, arr, wt, lastc)
+                v = part + _vfun(rest, _grid(S2, vt), vt, jb)
                 if v < best:
                     best = v
-            y = _next_classical(j1, y + 1, res, dur, lastc)
-            if y > lastc[j1]:
+            y = _next_classical(j1, y + 1, jb)
+            if y > jb.lastc[j1]:
                 break
     vtab[mask, g] = best
     return best
 
 
 @njit(cache=True)
-def _lookahead(k, fC, cost, e, nU, cands, rel, p, dur, res, rem, ntask, arr, wt, lastc,
-               blevel, mask, vtab, vpar):
-    """Bound by the choice of the first pre j1 (start S1) and the start S2 of the second."""
+def _lookahead(k, fC, cost, e, nU, cands, rel, p, jb, blevel, mask, vt):
+    """Bound by the choice of the first pre j1 (start S1) and the start S2 of the second.
+    ``cands``, ``rel`` and ``p`` are scratch arrays."""
     J = k.shape[0]
     best = INF
     for j1 in range(J):
-        if not _is_u(k, j1, res, dur):
+        if not _is_u(k, j1, jb):
             continue
-        p1 = dur[j1, 0]
-        tau1 = rem[j1, 1]
+        p1 = jb.dur[j1, 0]
+        tau1 = jb.rem[j1, 1]
         pmin2 = INF
         for j in range(J):
-            if j != j1 and _is_u(k, j, res, dur):
-                pmin2 = min(pmin2, dur[j, 0])
-        lo = max(arr[j1], fC)
-        nc = _a_cands(k, lo, e, cands, dur, res, rem, ntask, lastc)
+            if j != j1 and _is_u(k, j, jb):
+                pmin2 = min(pmin2, jb.dur[j, 0])
+        lo = max(jb.arr[j1], fC)
+        nc = _a_cands(k, lo, e, cands, jb)
         for c in range(nc):
             S1 = cands[c]
-            totA = _a_part(k, S1, p1, cost, e, dur, res, rem, ntask, arr, wt, lastc)
+            totA = _a_part(k, S1, p1, cost, e, jb)
             E1 = S1 + p1
             own1 = E1 + tau1
             if nU == 1:
-                v = totA + wt[j1] * (own1 - arr[j1])
+                v = totA + jb.wt[j1] * (own1 - jb.arr[j1])
                 if v < best:
                     best = v
                 continue
@@ -381,62 +493,64 @@ def _lookahead(k, fC, cost, e, nU, cands, rel, p, dur, res, rem, ntask, arr, wt,
                 if y == 0:
                     S2 = E1
                 else:
-                    S2 = own1 - rem[j1, y + 1]
-                g = _gtail(j1, 1, own1, S2, res, dur, rem, lastc)
+                    S2 = own1 - jb.rem[j1, y + 1]
+                g = _gtail(j1, 1, own1, S2, jb)
                 cj1 = max(own1, S2 + pmin2 + g)
                 if blevel >= 3:
-                    u = _vfun(mask ^ (1 << j1), int(math.floor((S2 - vpar[0]) / vpar[1])), vtab,
-                              vpar[0], vpar[1], dur, res, rem, arr, wt, lastc)
+                    u = _vfun(mask ^ (1 << j1), _grid(S2, vt), vt, jb)
                 else:
-                    u = _u_part(k, j1, S2, dur, res, rem, arr, wt, rel, p)
-                v = totA + wt[j1] * (cj1 - arr[j1]) + u
+                    u = _u_part(k, j1, S2, jb, rel, p)
+                v = totA + jb.wt[j1] * (cj1 - jb.arr[j1]) + u
                 if v < best:
                     best = v
-                y = _next_classical(j1, y + 1, res, dur, lastc)
-                if y > lastc[j1]:
+                y = _next_classical(j1, y + 1, jb)
+                if y > jb.lastc[j1]:
                     break
     return best
 
 
+# ----------------------------------------------------------------------------
+# Search (module docstring, "Search" and "Dominance memo")
+# ----------------------------------------------------------------------------
+
 @njit(cache=True)
-def _apply(d, j, st_k, st_r, st_fC, st_fQ, st_cost, dur, res, ntask, arr, wt):
-    """Copy node d to d+1 and start job j's next task there; return its start."""
-    J = st_k.shape[1]
-    Q = st_fQ.shape[1]
+def _apply(d, j, nd, jb):
+    """Copy node d to d+1 and start job j's next task there; return its start (s)."""
+    J = nd.k.shape[1]
+    Q = nd.fQ.shape[1]
     for i in range(J):
-        st_k[d + 1, i] = st_k[d, i]
-        st_r[d + 1, i] = st_r[d, i]
+        nd.k[d + 1, i] = nd.k[d, i]
+        nd.r[d + 1, i] = nd.r[d, i]
     for q in range(Q):
-        st_fQ[d + 1, q] = st_fQ[d, q]
-    st_fC[d + 1] = st_fC[d]
-    st_cost[d + 1] = st_cost[d]
-    t = st_k[d + 1, j]
-    if res[j, t] == 0:
-        s = max(st_r[d + 1, j], st_fC[d + 1])
-        st_fC[d + 1] = s + dur[j, t]
+        nd.fQ[d + 1, q] = nd.fQ[d, q]
+    nd.fC[d + 1] = nd.fC[d]
+    nd.cost[d + 1] = nd.cost[d]
+    t = nd.k[d + 1, j]
+    if jb.res[j, t] == 0:
+        s = max(nd.r[d + 1, j], nd.fC[d + 1])
+        nd.fC[d + 1] = s + jb.dur[j, t]
     else:
-        s = max(st_r[d + 1, j], st_fQ[d + 1, 0])
-        v = s + dur[j, t]
+        s = max(nd.r[d + 1, j], nd.fQ[d + 1, 0])
+        v = s + jb.dur[j, t]
         q = 0
-        while q + 1 < Q and st_fQ[d + 1, q + 1] < v:
-            st_fQ[d + 1, q] = st_fQ[d + 1, q + 1]
+        while q + 1 < Q and nd.fQ[d + 1, q + 1] < v:  # keep fQ sorted
+            nd.fQ[d + 1, q] = nd.fQ[d + 1, q + 1]
             q += 1
-        st_fQ[d + 1, q] = v
-    st_r[d + 1, j] = s + dur[j, t]
+        nd.fQ[d + 1, q] = v
+    nd.r[d + 1, j] = s + jb.dur[j, t]
     t += 1
-    while t < ntask[j] and dur[j, t] == 0.0:
+    while t < jb.ntask[j] and jb.dur[j, t] == 0.0:  # zero-length tasks: auto-advance
         t += 1
-    st_k[d + 1, j] = t
-    if t >= ntask[j]:
-        st_cost[d + 1] += wt[j] * (st_r[d + 1, j] - arr[j])
+    nd.k[d + 1, j] = t
+    if t >= jb.ntask[j]:
+        nd.cost[d + 1] += jb.wt[j] * (nd.r[d + 1, j] - jb.arr[j])
     return s
 
 
 @njit(cache=True)
-def _expand(d, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
-            dur, res, rem, ntask, arr, wt, lastc, off, rule, blevel, vtab, vpar):
-    """Children of node d (conflict set), each with its bound, best first."""
-    J = st_k.shape[1]
+def _branch_resource(d, nd, jb, rule):
+    """The resource R* to branch on at node d (0 classical, 1 quantum) and its least ect."""
+    J = nd.k.shape[1]
     # Per resource: the minimal ect, and the guard (see the module docstring):
     # a resource R may be branched on only if no task of R that is not next in
     # its chain can start before ect_R; guard_R is the earliest such start over
@@ -446,28 +560,28 @@ def _expand(d, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
     guardC = INF
     guardQ = INF
     for j in range(J):
-        t = st_k[d, j]
-        if t >= ntask[j]:
+        t = nd.k[d, j]
+        if t >= jb.ntask[j]:
             continue
-        if res[j, t] == 0:
-            est = max(st_r[d, j], st_fC[d])
-            ectC = min(ectC, est + dur[j, t])
-            guardQ = min(guardQ, est + off[1, j, t])
+        if jb.res[j, t] == 0:
+            est = max(nd.r[d, j], nd.fC[d])
+            ectC = min(ectC, est + jb.dur[j, t])
+            guardQ = min(guardQ, est + jb.off[1, j, t])
         else:
-            est = max(st_r[d, j], st_fQ[d, 0])
-            ectQ = min(ectQ, est + dur[j, t])
-            guardC = min(guardC, est + off[0, j, t])
+            est = max(nd.r[d, j], nd.fQ[d, 0])
+            ectQ = min(ectQ, est + jb.dur[j, t])
+            guardC = min(guardC, est + jb.off[0, j, t])
     nC = 0
     nQ = 0
     for j in range(J):
-        t = st_k[d, j]
-        if t >= ntask[j]:
+        t = nd.k[d, j]
+        if t >= jb.ntask[j]:
             continue
-        if res[j, t] == 0:
-            if max(st_r[d, j], st_fC[d]) < ectC:
+        if jb.res[j, t] == 0:
+            if max(nd.r[d, j], nd.fC[d]) < ectC:
                 nC += 1
         else:
-            if max(st_r[d, j], st_fQ[d, 0]) < ectQ:
+            if max(nd.r[d, j], nd.fQ[d, 0]) < ectQ:
                 nQ += 1
     okC = nC > 0 and ectC <= guardC
     okQ = nQ > 0 and ectQ <= guardQ
@@ -481,162 +595,173 @@ def _expand(d, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
             R = 1
         else:
             R = 0 if ectC <= ectQ else 1
-    ect = ectC if R == 0 else ectQ
-    free = st_fC[d] if R == 0 else st_fQ[d, 0]
-    n = 0
-    for j in range(J):
-        t = st_k[d, j]
-        if t >= ntask[j] or res[j, t] != R:
-            continue
-        if max(st_r[d, j], free) < ect:
-            _apply(d, j, st_k, st_r, st_fC, st_fQ, st_cost, dur, res, ntask, arr, wt)
-            lb = _lower_bound(st_k[d + 1], st_r[d + 1], st_fC[d + 1], st_fQ[d + 1], st_cost[d + 1],
-                              dur, res, rem, ntask, arr, wt, lastc, blevel, vtab, vpar)
-            # insertion, best first
-            i = n
-            while i > 0 and ch_lb[d, i - 1] > lb:
-                ch_lb[d, i] = ch_lb[d, i - 1]
-                ch_job[d, i] = ch_job[d, i - 1]
-                i -= 1
-            ch_lb[d, i] = lb
-            ch_job[d, i] = j
-            n += 1
-    ch_n[d] = n
-    ch_ptr[d] = 0
+    return R, (ectC if R == 0 else ectQ)
 
 
 @njit(cache=True)
-def _memo_check(d, st_k, st_r, st_fC, st_fQ, st_cost, ntask, bucket, mem_k, mem_t, mem_next, mctl):
-    """True if node d is dominated by a stored node; else store it (or replace one it dominates)."""
-    J = st_k.shape[1]
-    Q = st_fQ.shape[1]
-    H = bucket.shape[0]
-    h = np.int64(1469598103934665603)
+def _expand(d, nd, ch, jb, rule, blevel, vt):
+    """Children of node d (conflict set on the branching resource), each with its bound,
+    best first."""
+    J = nd.k.shape[1]
+    R, ect = _branch_resource(d, nd, jb, rule)
+    free = nd.fC[d] if R == 0 else nd.fQ[d, 0]
+    n = 0
     for j in range(J):
-        h = (h ^ np.int64(st_k[d, j])) * np.int64(1099511628211)
+        t = nd.k[d, j]
+        if t >= jb.ntask[j] or jb.res[j, t] != R:
+            continue
+        if max(nd.r[d, j], free) < ect:
+            _apply(d, j, nd, jb)
+            lb = _lower_bound(nd.k[d + 1], nd.r[d + 1], nd.fC[d + 1], nd.fQ[d + 1], nd.cost[d + 1],
+                              jb, blevel, vt)
+            # insertion, best first
+            i = n
+            while i > 0 and ch.lb[d, i - 1] > lb:
+                ch.lb[d, i] = ch.lb[d, i - 1]
+                ch.job[d, i] = ch.job[d, i - 1]
+                i -= 1
+            ch.lb[d, i] = lb
+            ch.job[d, i] = j
+            n += 1
+    ch.n[d] = n
+    ch.ptr[d] = 0
+
+
+@njit(cache=True)
+def _memo_store(e, d, nd, memo):
+    """Write node d's r, fC, fQ and cost into memo entry e."""
+    J = nd.k.shape[1]
+    Q = nd.fQ.shape[1]
+    for j in range(J):
+        memo.t[e, j] = nd.r[d, j]
+    memo.t[e, J] = nd.fC[d]
+    for q in range(Q):
+        memo.t[e, J + 1 + q] = nd.fQ[d, q]
+    memo.t[e, J + 1 + Q] = nd.cost[d]
+
+
+@njit(cache=True)
+def _memo_check(d, nd, ntask, memo, ctl):
+    """True if node d is dominated by a stored node; else store it (or replace one it dominates)."""
+    J = nd.k.shape[1]
+    Q = nd.fQ.shape[1]
+    H = memo.bucket.shape[0]
+    h = np.int64(1469598103934665603)  # FNV-1a of the vector k
+    for j in range(J):
+        h = (h ^ np.int64(nd.k[d, j])) * np.int64(1099511628211)
     b = np.int64(h & (H - 1))
-    e = bucket[b]
+    e = memo.bucket[b]
     scanned = 0
-    while e >= 0 and scanned < mctl[1]:
+    scan = ctl["memo_scan"]
+    while e >= 0 and scanned < scan:
         scanned += 1
         same = True
         for j in range(J):
-            if mem_k[e, j] != st_k[d, j]:
+            if memo.k[e, j] != nd.k[d, j]:
                 same = False
                 break
         if same:
             le = True   # stored <= new
             ge = True   # new <= stored
             for j in range(J):
-                if st_k[d, j] < ntask[j]:
-                    a = mem_t[e, j]
-                    x = st_r[d, j]
+                if nd.k[d, j] < ntask[j]:
+                    a = memo.t[e, j]
+                    x = nd.r[d, j]
                     if a > x:
                         le = False
                     if x > a:
                         ge = False
-            a = mem_t[e, J]
-            x = st_fC[d]
+            a = memo.t[e, J]
+            x = nd.fC[d]
             if a > x:
                 le = False
             if x > a:
                 ge = False
             for q in range(Q):
-                a = mem_t[e, J + 1 + q]
-                x = st_fQ[d, q]
+                a = memo.t[e, J + 1 + q]
+                x = nd.fQ[d, q]
                 if a > x:
                     le = False
                 if x > a:
                     ge = False
-            a = mem_t[e, J + 1 + Q]
-            x = st_cost[d]
+            a = memo.t[e, J + 1 + Q]
+            x = nd.cost[d]
             if a > x:
                 le = False
             if x > a:
                 ge = False
             if le:
-                mctl[2] += 1
+                ctl["memo_pruned"] += 1
                 return True
             if ge:
-                for j in range(J):
-                    mem_t[e, j] = st_r[d, j]
-                mem_t[e, J] = st_fC[d]
-                for q in range(Q):
-                    mem_t[e, J + 1 + q] = st_fQ[d, q]
-                mem_t[e, J + 1 + Q] = st_cost[d]
+                _memo_store(e, d, nd, memo)
                 return False
-        e = mem_next[e]
-    n = mctl[0]
-    if n < mem_k.shape[0]:
+        e = memo.next[e]
+    n = ctl["memo_used"]
+    if n < memo.k.shape[0]:
         for j in range(J):
-            mem_k[n, j] = st_k[d, j]
-            mem_t[n, j] = st_r[d, j]
-        mem_t[n, J] = st_fC[d]
-        for q in range(Q):
-            mem_t[n, J + 1 + q] = st_fQ[d, q]
-        mem_t[n, J + 1 + Q] = st_cost[d]
-        mem_next[n] = bucket[b]
-        bucket[b] = n
-        mctl[0] = n + 1
+            memo.k[n, j] = nd.k[d, j]
+        _memo_store(n, d, nd, memo)
+        memo.next[n] = memo.bucket[b]
+        memo.bucket[b] = n
+        ctl["memo_used"] = n + 1
     return False
 
 
 @njit(cache=True)
-def _search(ctrl, fctl, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
-            path_job, path_task, path_start, best_job, best_task, best_start,
-            dur, res, rem, ntask, arr, wt, lastc, off,
-            bucket, mem_k, mem_t, mem_next, mctl, vtab, vpar, budget):
-    """Resumable depth-first search. ctrl = [depth, nodes, done, leaves, use_memo, rule, bound_level,
-    best_len]; fctl = [incumbent, tol]. Returns after ``budget`` node visits or when done."""
-    J = st_k.shape[1]
-    rule = ctrl[5]
-    blevel = ctrl[6]
+def _search(control, nd, ch, path, best, memo, jb, vt, budget):
+    """Resumable depth-first search from the record ``control[0]`` (``CONTROL``):
+    returns after ``budget`` node visits or when the tree is exhausted (``done``).
+    ``path`` holds the decisions of the current path, ``best`` those of the
+    incumbent the search found."""
+    ctl = control[0]
+    J = nd.k.shape[1]
+    rule = ctl["rule"]
+    blevel = ctl["bound_level"]
     visits = 0
     while visits < budget:
-        d = ctrl[0]
-        if ch_ptr[d] >= ch_n[d]:
+        d = ctl["depth"]
+        if ch.ptr[d] >= ch.n[d]:
             if d == 0:
-                ctrl[2] = 1
+                ctl["done"] = True
                 return
-            ctrl[0] = d - 1
+            ctl["depth"] = d - 1
             continue
-        c = ch_ptr[d]
-        ch_ptr[d] = c + 1
-        ub = fctl[0]
-        tol = fctl[1] * max(1.0, abs(ub))
-        if ch_lb[d, c] >= ub - tol:
-            ch_ptr[d] = ch_n[d]  # children are sorted: all the rest are pruned too
+        c = ch.ptr[d]
+        ch.ptr[d] = c + 1
+        ub = ctl["incumbent"]
+        tol = ctl["rel_tol"] * max(1.0, abs(ub))
+        if ch.lb[d, c] >= ub - tol:
+            ch.ptr[d] = ch.n[d]  # children are sorted: all the rest are pruned too
             continue
-        j = ch_job[d, c]
-        t = st_k[d, j]
-        s = _apply(d, j, st_k, st_r, st_fC, st_fQ, st_cost, dur, res, ntask, arr, wt)
-        path_job[d] = j
-        path_task[d] = t
-        path_start[d] = s
+        j = ch.job[d, c]
+        t = nd.k[d, j]
+        s = _apply(d, j, nd, jb)
+        path.job[d] = j
+        path.task[d] = t
+        path.start[d] = s
         visits += 1
-        ctrl[1] += 1
+        ctl["nodes"] += 1
         finished = True
         for i in range(J):
-            if st_k[d + 1, i] < ntask[i]:
+            if nd.k[d + 1, i] < jb.ntask[i]:
                 finished = False
                 break
         if finished:
-            ctrl[3] += 1
-            if st_cost[d + 1] < ub:
-                fctl[0] = st_cost[d + 1]
+            ctl["leaves"] += 1
+            if nd.cost[d + 1] < ub:
+                ctl["incumbent"] = nd.cost[d + 1]
                 for x in range(d + 1):
-                    best_job[x] = path_job[x]
-                    best_task[x] = path_task[x]
-                    best_start[x] = path_start[x]
-                ctrl[7] = d + 1
+                    best.job[x] = path.job[x]
+                    best.task[x] = path.task[x]
+                    best.start[x] = path.start[x]
+                ctl["best_len"] = d + 1
             continue
-        if ctrl[4] != 0:
-            if _memo_check(d + 1, st_k, st_r, st_fC, st_fQ, st_cost, ntask, bucket, mem_k, mem_t,
-                           mem_next, mctl):
+        if ctl["use_memo"]:
+            if _memo_check(d + 1, nd, jb.ntask, memo, ctl):
                 continue
-        _expand(d + 1, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
-                dur, res, rem, ntask, arr, wt, lastc, off, rule, blevel, vtab, vpar)
-        ctrl[0] = d + 1
+        _expand(d + 1, nd, ch, jb, rule, blevel, vt)
+        ctl["depth"] = d + 1
 
 
 # ----------------------------------------------------------------------------
@@ -645,14 +770,14 @@ def _search(ctrl, fctl, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, 
 
 @dataclass
 class BnbResult:
-    """Outcome of :func:`branch_and_bound`. ``objective`` is recomputed from the
+    """Outcome of ``branch_and_bound``. ``objective`` is recomputed from the
     returned checked ``schedule``; ``bound`` is a proven lower bound (equal to
     the objective when ``status == "optimal"``); ``root_bound`` the root
     node's bound; ``nodes`` the nodes visited; ``time_s`` wall-clock seconds
     (including numba compilation if the cache is cold); ``memo_pruned`` /
     ``memo_size`` the nodes pruned by dominance and the memo entries used."""
 
-    status: str                 # "optimal", "feasible" (time limit), "time_limit_no_incumbent"
+    status: Status              # "optimal", "feasible" (time limit), "time_limit_no_incumbent"
     objective: float
     bound: float
     schedule: Schedule | None
@@ -663,80 +788,79 @@ class BnbResult:
     memo_size: int = 0
 
 
-class _Arrays:
-    def __init__(self, problem: OfflineProblem, weighted: bool):
-        jobs = list(problem.instance.jobs)
-        self.jobs = jobs
-        J = len(jobs)
-        T = max(len(problem.chains[j.job_id]) for j in jobs)
-        self.dur = np.zeros((J, T))
-        self.res = np.zeros((J, T), dtype=np.int64)
-        self.rem = np.zeros((J, T + 1))
-        self.ntask = np.zeros(J, dtype=np.int64)
-        self.arr = np.zeros(J)
-        self.wt = np.zeros(J)
-        self.lastc = np.full(J, -1, dtype=np.int64)
-        for j, job in enumerate(jobs):
-            chain = problem.chains[job.job_id]
-            self.ntask[j] = len(chain)
-            self.arr[j] = job.arrival_s
-            self.wt[j] = float(job.priority) if weighted else 1.0
-            for t, pos in enumerate(chain):
-                task = problem.tasks[pos]
-                self.dur[j, t] = task.duration_s
-                self.res[j, t] = 0 if task.resource == "C" else 1
-                if task.resource == "C" and task.duration_s > 0:
-                    self.lastc[j] = t
-            for t in range(len(chain) - 1, -1, -1):
-                self.rem[j, t] = self.rem[j, t + 1] + self.dur[j, t]
-        # off[R, j, t]: chain time from the start of task t to the start of the
-        # first positive task on resource R after t (INF if none)
-        self.off = np.full((2, J, T), INF)
-        for j in range(J):
-            for t in range(int(self.ntask[j])):
-                acc = self.dur[j, t]
-                for u in range(t + 1, int(self.ntask[j])):
-                    if self.dur[j, u] > 0 and self.off[self.res[j, u], j, t] >= INF:
-                        self.off[self.res[j, u], j, t] = acc
-                    acc += self.dur[j, u]
-        self.positive = int(np.sum(self.dur > 0))
+def _job_arrays(problem: OfflineProblem, weighted: bool) -> Jobs:
+    """The instance in the array form of ``Jobs``, jobs in instance order."""
+    jobs = list(problem.instance.jobs)
+    J = len(jobs)
+    T = max(len(problem.chains[j.job_id]) for j in jobs)
+    dur = np.zeros((J, T))
+    res = np.zeros((J, T), dtype=I8)
+    rem = np.zeros((J, T + 1))
+    ntask = np.zeros(J, dtype=I8)
+    arr = np.zeros(J)
+    wt = np.zeros(J)
+    lastc = np.full(J, -1, dtype=I8)
+    for j, job in enumerate(jobs):
+        chain = problem.chains[job.job_id]
+        ntask[j] = len(chain)
+        arr[j] = job.arrival_s
+        wt[j] = float(job.priority) if weighted else 1.0
+        for t, pos in enumerate(chain):
+            task = problem.tasks[pos]
+            dur[j, t] = task.duration_s
+            res[j, t] = 0 if task.resource == "C" else 1
+            if task.resource == "C" and task.duration_s > 0:
+                lastc[j] = t
+        for t in range(len(chain) - 1, -1, -1):
+            rem[j, t] = rem[j, t + 1] + dur[j, t]
+    off = np.full((2, J, T), INF)
+    for j in range(J):
+        for t in range(int(ntask[j])):
+            acc = dur[j, t]
+            for u in range(t + 1, int(ntask[j])):
+                if dur[j, u] > 0 and off[res[j, u], j, t] >= INF:
+                    off[res[j, u], j, t] = acc
+                acc += dur[j, u]
+    return Jobs(dur, res, rem, ntask, arr, wt, lastc, off)
 
 
-def _vtable(a: _Arrays, bound_level: int, max_entries: int = 1 << 22):
-    """Memo table of the sequence relaxation V (bound level 3) and its grid
-    (origin, step): 2^J masks x grid points over [min arrival - 1, horizon]."""
-    J = len(a.jobs)
+def _seq_table(jb: Jobs, bound_level: int, max_entries: int = 1 << 22) -> tuple[SeqTable, int]:
+    """Memo table of the sequence relaxation V (bound level 3) and its grid over
+    [min arrival - 1, horizon]: 2^J masks x grid points (step >= 0.02 s). Beyond
+    16 jobs the table would not fit: level 3 falls back to 2. Returns the table
+    and the bound level to use."""
+    J = jb.arr.shape[0]
     if bound_level < 3 or J > 16:
-        return np.full((1, 1), np.nan), np.array([0.0, 1.0]), min(bound_level, 2)
-    origin = float(a.arr.min()) - 1.0
-    horizon = float(a.arr.max()) + float(a.rem[:, 0].sum()) + 1.0
+        return SeqTable(np.full((1, 1), np.nan), 0.0, 1.0), min(bound_level, 2)
+    origin = float(jb.arr.min()) - 1.0
+    horizon = float(jb.arr.max()) + float(jb.rem[:, 0].sum()) + 1.0
     points = max(1, max_entries >> J)
     step = max(0.02, (horizon - origin) / points)
     G = int(math.ceil((horizon - origin) / step)) + 2
-    return np.full((1 << J, G), np.nan), np.array([origin, step]), bound_level
+    return SeqTable(np.full((1 << J, G), np.nan), origin, step), bound_level
 
 
-def _root(a: _Arrays, Q: int):
-    J = len(a.jobs)
-    k = np.zeros(J, dtype=np.int64)
-    r = a.arr.copy()
-    for j in range(J):  # leading zero-length tasks start at the arrival
+def _root(jb: Jobs) -> tuple[np.ndarray, np.ndarray, float]:
+    """The root node's k, r and cost: leading zero-length tasks start at the arrival."""
+    J = jb.arr.shape[0]
+    k = np.zeros(J, dtype=I8)
+    r = jb.arr.copy()
+    for j in range(J):
         t = 0
-        while t < a.ntask[j] and a.dur[j, t] == 0.0:
+        while t < jb.ntask[j] and jb.dur[j, t] == 0.0:
             t += 1
         k[j] = t  # a job made only of zero-length tasks finishes at its arrival: delay 0
     return k, r, 0.0
 
 
 def root_lower_bound(problem: OfflineProblem, weighted: bool = False, bound_level: int = 3) -> float:
-    """The bound of the root node (a lower bound on the optimum)."""
+    """The bound of the root node (a lower bound on the optimum, s)."""
     _check_problem(problem)
-    a = _Arrays(problem, weighted)
-    k, r, cost = _root(a, problem.quantum_servers)
+    jb = _job_arrays(problem, weighted)
+    k, r, cost = _root(jb)
     fQ = np.full(problem.quantum_servers, -INF)
-    vtab, vpar, bound_level = _vtable(a, bound_level)
-    return float(_lower_bound(k, r, -INF, fQ, cost, a.dur, a.res, a.rem, a.ntask, a.arr, a.wt,
-                              a.lastc, bound_level, vtab, vpar))
+    vt, bound_level = _seq_table(jb, bound_level)
+    return float(_lower_bound(k, r, -INF, fQ, cost, jb, bound_level, vt))
 
 
 def _check_problem(problem: OfflineProblem) -> None:
@@ -745,20 +869,53 @@ def _check_problem(problem: OfflineProblem) -> None:
                          f"got {problem.classical_servers!r}")
 
 
-def _build_schedule(problem: OfflineProblem, a: _Arrays, n: int, bj, bt, bs) -> Schedule:
+def _search_arrays(jb: Jobs, Q: int, memo_entries: int
+                   ) -> tuple[Nodes, Children, Decisions, Decisions, Memo]:
+    """Zeroed node stack, children, path and best decisions (one row per depth:
+    at most one per positive task, plus the root) and the memo."""
+    J = jb.arr.shape[0]
+    D = int(np.sum(jb.dur > 0)) + 2
+    nd = Nodes(np.zeros((D, J), dtype=I8), np.zeros((D, J)), np.zeros(D), np.zeros((D, Q)),
+               np.zeros(D))
+    ch = Children(np.zeros((D, J), dtype=I8), np.zeros((D, J)), np.zeros(D, dtype=I8),
+                  np.zeros(D, dtype=I8))
+    path = Decisions(np.zeros(D, dtype=I8), np.zeros(D, dtype=I8), np.zeros(D))
+    best = Decisions(np.zeros(D, dtype=I8), np.zeros(D, dtype=I8), np.zeros(D))
+    H = 1
+    while H < 2 * memo_entries:
+        H *= 2
+    memo = Memo(np.full(H, -1, dtype=I8), np.zeros((memo_entries, J), dtype=I8),
+                np.zeros((memo_entries, J + Q + 2)), np.full(memo_entries, -1, dtype=I8))
+    return nd, ch, path, best, memo
+
+
+def _control(options: BnbOptions, bound_level: int, incumbent: float) -> np.ndarray:
+    """A one-row ``CONTROL`` array: the options and the root state."""
+    control = np.zeros(1, dtype=CONTROL)
+    ctl = control[0]
+    ctl["use_memo"] = options.memo
+    ctl["rule"] = options.rule
+    ctl["bound_level"] = bound_level
+    ctl["rel_tol"] = options.rel_tol
+    ctl["memo_scan"] = MEMO_SCAN
+    ctl["incumbent"] = incumbent
+    return control
+
+
+def _build_schedule(problem: OfflineProblem, jb: Jobs, best: Decisions, n: int) -> Schedule:
     """Exact, checked schedule from the recorded (job, task, start) of positive tasks."""
     starts = [0.0] * len(problem.tasks)
     servers = [0] * len(problem.tasks)
     start_of = {}
     for x in range(n):
-        start_of[(int(bj[x]), int(bt[x]))] = float(bs[x])
-    for j, job in enumerate(a.jobs):
+        start_of[(int(best.job[x]), int(best.task[x]))] = float(best.start[x])
+    for j, job in enumerate(problem.instance.jobs):
         chain = problem.chains[job.job_id]
         ready = job.arrival_s
         for t, pos in enumerate(chain):
-            s = start_of.get((j, t), ready) if a.dur[j, t] > 0 else ready
+            s = start_of.get((j, t), ready) if jb.dur[j, t] > 0 else ready
             starts[pos] = s
-            ready = s + a.dur[j, t]
+            ready = s + jb.dur[j, t]
     # quantum servers: interval-graph colouring by start time
     qfree = [-INF] * problem.quantum_servers
     order = sorted((starts[t.pos], t.pos) for t in problem.tasks
@@ -770,108 +927,81 @@ def _build_schedule(problem: OfflineProblem, a: _Arrays, n: int, bj, bt, bs) -> 
     return exact_schedule(problem, starts, servers)
 
 
+def _open_bound(ctl, ch: Children, upper: float) -> float:
+    """Least bound of the open nodes (unexplored children on the path) and ``upper``."""
+    bound = upper
+    for d in range(int(ctl["depth"]) + 1):
+        for c in range(int(ch.ptr[d]), int(ch.n[d])):
+            bound = min(bound, float(ch.lb[d, c]))
+    return bound
+
+
 def branch_and_bound(problem: OfflineProblem, weighted: bool = False,
-                     incumbent: Schedule | None = None, time_limit_s: float = 60.0,
-                     memo: bool = True, memo_entries: int = 1 << 20, rule: int = 1,
-                     bound_level: int = 3, rel_tol: float = 1e-9, chunk: int = 1000,
-                     heuristic: bool = True) -> BnbResult:
+                     incumbent: Schedule | None = None,
+                     options: BnbOptions | None = None) -> BnbResult:
     """Prove the optimum of the sum of (weighted) delays for C = 1 by branch and bound.
 
-    Returns a :class:`BnbResult`: ``status`` "optimal" (objective proven optimal
-    up to ``rel_tol``), "feasible" (time limit: the best schedule and the best
-    proven bound) or "time_limit_no_incumbent" (no schedule yet: only when
-    ``incumbent`` is None and ``heuristic`` is False). Without ``incumbent`` the
-    search starts from repair.list_schedule unless ``heuristic`` is False. Every
-    returned schedule has passed checker.check_schedule.
-
-    Options (all exact): ``memo`` dominance memo of at most ``memo_entries``
-    nodes (~160 bytes each, allocated lazily); ``rule`` 0 = classic
-    Giffler-Thompson resource choice, 1 = smaller guarded conflict set;
-    ``bound_level`` 0..3 (module docstring; 3 falls back to 2 beyond 16 jobs);
-    ``chunk`` nodes per compiled call before the first time check.
+    Returns a ``BnbResult``: ``status`` "optimal" (objective proven optimal up
+    to ``options.rel_tol``), "feasible" (time limit: the best schedule and the
+    best proven bound) or "time_limit_no_incumbent" (no schedule yet: only
+    when ``incumbent`` is None and ``options.heuristic`` is False). Without
+    ``incumbent`` the search starts from repair.list_schedule unless
+    ``options.heuristic`` is False. Every returned schedule has passed
+    checker.check_schedule. Options: ``BnbOptions`` (None: the defaults).
     """
     t0 = time.perf_counter()
+    if options is None:
+        options = BnbOptions()
     _check_problem(problem)
-    a = _Arrays(problem, weighted)
-    J, Q = len(a.jobs), problem.quantum_servers
+    jb = _job_arrays(problem, weighted)
+    Q = problem.quantum_servers
     inst = problem.instance
-    if incumbent is None and heuristic:
+    if incumbent is None and options.heuristic:
         incumbent = list_schedule(problem, weighted)
     # No incumbent: nothing is pruned until the search reaches its first leaf.
     inc_obj = INF if incumbent is None else incumbent.sum_delays_s(inst, weighted)
-    D = a.positive + 1
-    st_k = np.zeros((D + 1, J), dtype=np.int64)
-    st_r = np.zeros((D + 1, J))
-    st_fC = np.zeros(D + 1)
-    st_fQ = np.zeros((D + 1, Q))
-    st_cost = np.zeros(D + 1)
-    k, r, cost = _root(a, Q)
-    st_k[0], st_r[0], st_fC[0], st_fQ[0], st_cost[0] = k, r, -INF, -INF, cost
-    ch_job = np.zeros((D + 1, J), dtype=np.int64)
-    ch_lb = np.zeros((D + 1, J))
-    ch_n = np.zeros(D + 1, dtype=np.int64)
-    ch_ptr = np.zeros(D + 1, dtype=np.int64)
-    path_job = np.zeros(D + 1, dtype=np.int64)
-    path_task = np.zeros(D + 1, dtype=np.int64)
-    path_start = np.zeros(D + 1)
-    best_job = np.zeros(D + 1, dtype=np.int64)
-    best_task = np.zeros(D + 1, dtype=np.int64)
-    best_start = np.zeros(D + 1)
-    E = memo_entries if memo else 1
-    H = 1
-    while H < 2 * E:
-        H *= 2
-    bucket = np.full(H, -1, dtype=np.int64)
-    mem_k = np.zeros((E, J), dtype=np.int64)
-    mem_t = np.zeros((E, J + Q + 2))
-    mem_next = np.full(E, -1, dtype=np.int64)
-    mctl = np.array([0, 64, 0], dtype=np.int64)
-    vtab, vpar, bound_level = _vtable(a, bound_level)
-    ctrl = np.array([0, 0, 0, 0, int(memo), int(rule), int(bound_level), 0], dtype=np.int64)
-    fctl = np.array([inc_obj, rel_tol])
-    root_lb = float(_lower_bound(st_k[0], st_r[0], st_fC[0], st_fQ[0], st_cost[0], a.dur, a.res,
-                                 a.rem, a.ntask, a.arr, a.wt, a.lastc, bound_level, vtab, vpar))
-    if all(st_k[0, j] >= a.ntask[j] for j in range(J)):
-        ctrl[2] = 1
+    vt, bound_level = _seq_table(jb, options.bound_level)
+    control = _control(options, bound_level, inc_obj)
+    ctl = control[0]
+    nd, ch, path, best, memo = _search_arrays(jb, Q, options.memo_entries if options.memo else 1)
+    k, r, cost = _root(jb)
+    nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0] = k, r, -INF, -INF, cost
+    root_lb = float(_lower_bound(nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0], jb,
+                                 bound_level, vt))
+    if np.all(nd.k[0] >= jb.ntask):
+        ctl["done"] = True
     else:
-        _expand(0, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
-                a.dur, a.res, a.rem, a.ntask, a.arr, a.wt, a.lastc, a.off, int(rule), int(bound_level),
-                vtab, vpar)
-    deadline = t0 + time_limit_s
-    while not ctrl[2]:
+        _expand(0, nd, ch, jb, options.rule, bound_level, vt)
+    deadline = t0 + options.time_limit_s
+    chunk = options.chunk
+    while not ctl["done"]:
         t_chunk = time.perf_counter()
-        _search(ctrl, fctl, st_k, st_r, st_fC, st_fQ, st_cost, ch_job, ch_lb, ch_n, ch_ptr,
-                path_job, path_task, path_start, best_job, best_task, best_start,
-                a.dur, a.res, a.rem, a.ntask, a.arr, a.wt, a.lastc, a.off,
-                bucket, mem_k, mem_t, mem_next, mctl, vtab, vpar, chunk)
+        _search(control, nd, ch, path, best, memo, jb, vt, chunk)
         now = time.perf_counter()
         if now > deadline:
             break
         # keep each compiled call short (~0.1 s) so the time limit is honoured
         chunk = max(100, min(chunk * 2, int(chunk * 0.1 / max(now - t_chunk, 1e-6))))
-    ub = float(fctl[0])
-    if ctrl[2]:
-        bound = ub
-        status = "optimal"
-    else:
-        bound = ub
-        for d in range(int(ctrl[0]) + 1):
-            for c in range(int(ch_ptr[d]), int(ch_n[d])):
-                bound = min(bound, float(ch_lb[d, c]))
-        status = "feasible"
-    if ctrl[7] > 0:
-        sched = _build_schedule(problem, a, int(ctrl[7]), best_job, best_task, best_start)
+    ub = float(ctl["incumbent"])
+    status: Status = "optimal" if ctl["done"] else "feasible"
+    bound = ub if ctl["done"] else _open_bound(ctl, ch, ub)
+    nodes, pruned, used = int(ctl["nodes"]), int(ctl["memo_pruned"]), int(ctl["memo_used"])
+    if ctl["best_len"] > 0:
+        sched = _build_schedule(problem, jb, best, int(ctl["best_len"]))
     elif incumbent is not None:
         sched = incumbent
     else:  # time limit before the first leaf
-        return BnbResult("time_limit_no_incumbent", math.inf, bound, None, int(ctrl[1]),
-                         time.perf_counter() - t0, root_lb, int(mctl[2]), int(mctl[0]))
+        return BnbResult("time_limit_no_incumbent", math.inf, bound, None, nodes,
+                         time.perf_counter() - t0, root_lb, pruned, used)
     problems = check_schedule(inst, sched, 1, Q, problem.worker_capacity_ops_per_s)
     if problems:
         raise RuntimeError("branch_and_bound built an infeasible schedule: " + "; ".join(problems[:3]))
     obj = sched.sum_delays_s(inst, weighted)
-    if obj > inc_obj:  # rebuilding never makes it worse; keep the better of the two
+    if incumbent is not None and obj > inc_obj:  # rebuilding never makes it worse; keep the better
         sched, obj = incumbent, inc_obj
     bound = min(bound, obj)
-    return BnbResult(status, obj, bound, sched, int(ctrl[1]), time.perf_counter() - t0, root_lb,
-                     int(mctl[2]), int(mctl[0]))
+    return BnbResult(status, obj, bound, sched, nodes, time.perf_counter() - t0, root_lb,
+                     pruned, used)
+
+
+key_caches_on_sources(globals())

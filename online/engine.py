@@ -19,7 +19,7 @@ Classical modes
         task waits in a FIFO queue. The lowest-numbered free server is used.
 
 Quantum: ``Q`` QCs, lowest-numbered free QC first; otherwise the task joins
-the policy's pending queue (:mod:`hqsched.online.policies`).
+the policy's pending queue (``online/policies.py``).
 
 Admission: a job arriving at ``t`` is accepted iff the number of active
 classical tasks (serverless: in the pool; dedicated: in service or queued) is
@@ -38,10 +38,10 @@ Memory is bounded by the jobs in the system, not by the run length (the
 kernel's slots, see ``online/kernel.py``; ``ReplicationResult.memory``
 reports the slot capacity, the peak number of jobs in the system and the
 bytes held). Arrivals are drawn lazily and fed
-to the kernel in chunks of :data:`CHUNK_JOBS`; finished jobs' records leave
+to the kernel in chunks of ``CHUNK_JOBS``; finished jobs' records leave
 the kernel in buffers of ``kernel.RECORD_BUFFER`` rows and go either to the
 caller's *sink* (``simulate(config, seed, sink)``: blocks of
-:data:`~hqsched.online.config.JOB_FIELDS` columns, in the order jobs leave
+``config.JOB_FIELDS`` columns, in the order jobs leave
 the system, censored jobs last in arrival order) or, without a sink, into
 ``ReplicationResult.jobs`` in arrival order. The only term that grows with
 the run is the summary's job-time sample: exact percentiles and a mean
@@ -49,7 +49,7 @@ summed in arrival order (bit-identical to earlier versions) need every
 completed job's time, kept as 16 bytes per completed job (time and arrival
 index). A recorded schedule (``record_schedule``) is O(tasks) by request.
 Instance and synthetic chains with per-iteration values are held only while
-their job is in the current chunk or active; an :class:`Instance` itself is
+their job is in the current chunk or active; an ``Instance`` itself is
 the caller's, in memory already.
 """
 
@@ -71,7 +71,7 @@ from hqsched.instances.traces import TraceSet, load_traces
 from hqsched.instances.workload import ChainDraw, JobSampler, WorkloadSpec, poisson_draws
 
 from .config import JOB_DTYPES, JOB_FIELDS, ReplicationResult, SimulationConfig
-from .kernel import ACTIVE, COMPLETED, DONE, DROPPED, FLUSH, GROW, JOB, NEED_ARRIVALS, KernelState
+from .kernel import ACTIVE, COMPLETED, DONE, DROPPED, FLUSH, GROW, JOB, NEED_ARRIVALS, Kernel, Params
 from .policies import POLICIES
 
 #: Arrivals handed to the kernel per call (bounds the arrival data held at once).
@@ -100,8 +100,6 @@ def cached_sampler(directory: str | None, spec: WorkloadSpec) -> JobSampler:
     return JobSampler(cached_traces(directory), spec)
 
 
-
-
 def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = None, *,
              chunk_jobs: int = CHUNK_JOBS, initial_slots: int = INITIAL_SLOTS) -> ReplicationResult:
     """Run one replication; deterministic in ``(config, seed)``.
@@ -119,39 +117,49 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
                          f"(choose from {sorted(POLICIES)})")
     if chunk_jobs < 1 or initial_slots < 1:
         raise ValueError("simulate: chunk_jobs and initial_slots must be >= 1")
-    p = config.platform
     weights = priority_levels(config)
-    state = KernelState(
-        workers=p.classical_workers, capacity_ops_per_s=float(p.worker_capacity_ops_per_s),
-        qcs=p.quantum_computers,
-        max_classical=math.inf if p.max_classical is None else float(p.max_classical),
-        max_quantum=math.inf if p.max_quantum is None else float(p.max_quantum),
-        dedicated=config.classical_mode == "dedicated", warmup_s=float(config.warmup_s),
-        end_s=float(config.duration_s), record=config.record_schedule,
-        policy_id=policy.policy_id, randomized=policy.randomized, level_weight=weights,
-        slots=initial_slots)
+    kernel = Kernel(kernel_params(config), weights, slots=initial_slots)
     chunks = arrival_chunks(config, seed, weights, chunk_jobs)
     rng = stream(seed, "policy")
     out = _Records(sink, weights)
-    log_blocks = []
-    peak_bytes = state.nbytes
+    log_blocks: list[np.ndarray] = []
+    peak_bytes = kernel.nbytes
     while True:
-        code = state.run(rng)
+        code = kernel.run(rng)
         if code == NEED_ARRIVALS:
-            state.add_chunk(*next(chunks, (None, (), ())))
+            kernel.add_chunk(*next(chunks, (None, (), ())))
         elif code == GROW:
-            state.grow()
+            kernel.grow()
         else:  # FLUSH or DONE: drain the buffers
-            out.add(state.take_records())
+            out.add(kernel.take_records())
             if config.record_schedule:
-                log_blocks.append(state.take_log())
+                log_blocks.append(kernel.take_log())
             if code == DONE:
                 break
             assert code == FLUSH, code
-        peak_bytes = max(peak_bytes, state.nbytes)
-    out.add_censored(state.live_slots())
+        peak_bytes = max(peak_bytes, kernel.nbytes)
+    out.add_censored(kernel.live_slots())
+    return _result(config, seed, kernel, out, log_blocks, peak_bytes)
 
-    st = state.st[0]
+
+def kernel_params(config: SimulationConfig) -> Params:
+    """The kernel's fixed parameters for ``config``."""
+    p = config.platform
+    policy = POLICIES[config.policy]
+    return Params.of(
+        workers=p.classical_workers, capacity=p.worker_capacity_ops_per_s,
+        qcs=p.quantum_computers,
+        max_classical=math.inf if p.max_classical is None else p.max_classical,
+        max_quantum=math.inf if p.max_quantum is None else p.max_quantum,
+        dedicated=config.classical_mode == "dedicated", warmup=config.warmup_s,
+        end=config.duration_s, record=config.record_schedule, policy_id=policy.policy_id,
+        randomized=policy.randomized)
+
+
+def _result(config: SimulationConfig, seed: int, kernel: Kernel, out: _Records,
+            log_blocks: list[np.ndarray], peak_bytes: int) -> ReplicationResult:
+    """The replication's summary (MODEL.md metrics), records, schedule and memory figures."""
+    st = kernel.scalars
     arrived, dropped, events = int(st["arrived"]), int(st["dropped"]), int(st["events"])
     end = float(st["end"])
     warmup = float(config.warmup_s)
@@ -181,7 +189,7 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
         "sim_end_s": end,
     }
     schedule = _schedule(np.concatenate(log_blocks)) if config.record_schedule else None
-    memory = {"slot_capacity": state.capacity, "peak_active_jobs": int(st["peak_active"]),
+    memory = {"slot_capacity": kernel.capacity, "peak_active_jobs": int(st["peak_active"]),
               "state_bytes": int(peak_bytes), "job_time_bytes": int(out.time_bytes)}
     return ReplicationResult(seed, summary, out.table(), schedule, memory)
 
@@ -195,6 +203,7 @@ def priority_levels(config: SimulationConfig) -> np.ndarray:
     if config.instance is not None:
         values = [j.priority for j in config.instance.jobs] or [1]
     else:
+        assert config.workload is not None  # SimulationConfig holds exactly one of them
         values = list(config.workload.priorities)
     return np.unique(np.asarray(values, dtype=np.int64))
 
@@ -252,7 +261,9 @@ def _job_chunks(jobs: Iterator[Job], levels: Mapping[int, int], size: int) -> It
     """Jobs as kernel chunks. A chain whose iterations all repeat one value stores it
     once (``offset = -1``); others put their values in the chunk's flat arrays."""
     while True:
-        rows, it_flat, q_flat = [], [], []
+        rows: list[tuple] = []
+        it_flat: list[float] = []
+        q_flat: list[float] = []
         for job in itertools.islice(jobs, size):
             its, qs = job.iteration_ops, job.quantum_s
             constant = not its or (its.count(its[0]) == len(its) and qs.count(qs[0]) == len(qs))
@@ -287,7 +298,7 @@ class _Records:
         self.censored = 0
 
     def add(self, rec: np.ndarray) -> None:
-        """A block of :data:`kernel.RECORD` rows (completed and dropped jobs)."""
+        """A block of ``kernel.RECORD`` rows (completed and dropped jobs)."""
         if not rec.size:
             return
         arrival = np.ascontiguousarray(rec["arrival"])
@@ -301,7 +312,7 @@ class _Records:
         self.time_bytes += 16 * int(done.sum())
 
     def add_censored(self, live: np.ndarray) -> None:
-        """The jobs still active at the end (:data:`kernel.SLOT` rows, arrival order)."""
+        """The jobs still active at the end (``kernel.SLOT`` rows, arrival order)."""
         self.censored = len(live)
         if not live.size:
             return
@@ -336,7 +347,7 @@ class _Records:
 
 
 def empty_job_table() -> dict[str, np.ndarray]:
-    """A job table with no rows, typed as :data:`~hqsched.online.config.JOB_DTYPES`."""
+    """A job table with no rows, typed as ``config.JOB_DTYPES``."""
     return {name: np.zeros(0, dtype=str if dt == "str" else dt) for name, dt in JOB_DTYPES.items()}
 
 

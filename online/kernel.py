@@ -1,11 +1,27 @@
 """The event loop over flat arrays, compiled by numba (the simulator's only implementation).
 
-:func:`run_events` is the whole discrete-event simulation of one replication;
-``online/engine.py`` feeds it arrivals and turns its output into metrics.
-It is written in the subset of Python that numba compiles, and it runs
-unchanged as plain Python with ``NUMBA_DISABLE_JIT=1`` (for debugging and
-coverage; about 50x slower). The model it implements is documented in
+``run_events(params, state, rng)`` is the whole discrete-event simulation of
+one replication; ``online/engine.py`` feeds it arrivals and turns its output
+into metrics. It is written in the subset of Python that numba compiles, and
+it runs unchanged as plain Python with ``NUMBA_DISABLE_JIT=1`` (for debugging
+and coverage; about 50x slower). The model it implements is documented in
 ``online/engine.py``; the quantum policies are in ``online/policies.py``.
+
+Its data are named, in three structures that numba accepts as arguments:
+
+- ``Params``: what a run fixes (platform, admission limits, window, policy),
+  a named tuple of scalars passed by value;
+- ``State``: every array of the run, a named tuple (the policy's ``Pending``
+  set nested in it), allocated by Python in ``State.allocate`` so that
+  ``tracemalloc`` sees it (the loop allocates nothing). Rows have named
+  fields: ``JOB``, ``SLOT``, ``HEAP``, ``QUEUE``, ``RECORD``, ``LOG``;
+- ``SCALARS``: counters, clocks and time integrals, one record
+  (``state.scalars[0]``) read and written in place by field name.
+
+Adding a state array is one field of ``State`` with its line in
+``State.allocate`` (plus a rule in ``Kernel.grow`` if it is indexed by slot,
+and its local name in ``run_events`` if the loop reads it); adding a scalar
+is one field of ``SCALARS``. Nothing else lists them.
 
 Memory is bounded by the *active* jobs, not by the run length:
 
@@ -14,23 +30,19 @@ Memory is bounded by the *active* jobs, not by the run length:
   admission and returned when its ``post`` task ends. The processor-sharing
   heap, the dedicated FIFO ring and the policy's pending set hold slot
   numbers and are sized by the slot capacity. When an admission finds no free
-  slot the loop returns :data:`GROW`; :meth:`KernelState.grow` doubles every
-  slot-indexed array (linearising the rings) and the loop resumes.
+  slot the loop returns ``GROW``; ``Kernel.grow`` doubles every slot-indexed
+  array (linearising the rings) and the loop resumes.
 - **Arrivals in chunks.** ``jobs`` is one chunk of arrivals (arrival order).
-  When it is used up and more may follow, the loop returns
-  :data:`NEED_ARRIVALS` *before* choosing the next event, so it always sees
-  the next arrival time and events run in exactly the order of one long
-  array. Per-iteration chain values (``offset >= 0``) index ``it_flat`` /
-  ``q_flat``, which hold only the current chunk's and the live jobs' values
-  (:meth:`KernelState.add_chunk` compacts them).
+  When it is used up and more may follow, the loop returns ``NEED_ARRIVALS``
+  *before* choosing the next event, so it always sees the next arrival time
+  and events run in exactly the order of one long array. Per-iteration chain
+  values (``offset >= 0``) index ``it_flat`` / ``q_flat``, which hold only
+  the current chunk's and the live jobs' values (``Kernel.add_chunk``
+  compacts them).
 - **Records streamed.** A job that completes, or is dropped, in the window
   writes one row to ``records``; when it (or the schedule ``log``) is full
-  the loop returns :data:`FLUSH` and the caller drains it. Jobs still active
-  at the end are read from the live slots (:meth:`KernelState.live_slots`).
-
-All state, scalars included (``st``, one record of :data:`SCALARS`), is in
-arrays allocated by Python and carried between calls: the loop allocates
-nothing, and it can stop after any event and resume.
+  the loop returns ``FLUSH`` and the caller drains it. Jobs still active at
+  the end are read from the live slots (``Kernel.live_slots``).
 
 Event keys are ``(time, seq)``: ``seq`` counts scheduled events, so ties at
 one instant run in the order they were scheduled. Arrivals are not in a heap:
@@ -41,18 +53,24 @@ the same instant.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import NamedTuple, get_type_hints
 
 import numpy as np
-from numba import njit
+from numba import literal_unroll, njit
+
+from hqsched.compiled import key_caches_on_sources
 
 from .policies import grow_items, policy_pop, policy_push
 
-# Task kinds in the schedule log.
+# Task kinds in the schedule log, and the low bit of a server event's payload.
 CLASSICAL, QUANTUM = 0, 1
 # Slot and record status codes.
 FREE, ACTIVE, COMPLETED, DROPPED = 0, 1, 2, 3
-# Why run_events returned.
-DONE, NEED_ARRIVALS, GROW, FLUSH = 0, 1, 2, 3
+# Why run_events returned; RUNNING (never returned): no reason to stop yet.
+DONE, NEED_ARRIVALS, GROW, FLUSH, RUNNING = 0, 1, 2, 3, -1
+# Where the next event comes from.
+ARRIVAL, SHARED, SERVER = 0, 1, 2
 
 I8, F8 = np.int64, np.float64
 #: One arriving job (input chunk). Work in operations, times in seconds;
@@ -61,7 +79,8 @@ I8, F8 = np.int64, np.float64
 #: ``it_flat`` / ``q_flat`` (-1: every iteration repeats ``it`` and ``q``).
 JOB = np.dtype([("job_id", I8), ("qubits", I8), ("level", I8), ("last", I8), ("offset", I8),
                 ("arrival", F8), ("pre", F8), ("post", F8), ("it", F8), ("q", F8)])
-#: One admitted job: its :data:`JOB` fields plus the state the loop keeps
+JOB_FIELDS: tuple[str, ...] = tuple(JOB.names or ())  # copied field by field at admission
+#: One admitted job: its ``JOB`` fields plus the state the loop keeps
 #: (arrival ``index``, current task ``k``, ``server``, quantum ``wait`` so far,
 #: when it joined the pending queue and when its current task started).
 SLOT = np.dtype(JOB.descr + [("status", I8), ("index", I8), ("k", I8), ("server", I8),
@@ -73,63 +92,163 @@ RECORD = np.dtype([("index", I8), ("job_id", I8), ("qubits", I8), ("priority", I
 #: One executed task of the schedule log (``record=True``).
 LOG = np.dtype([("job_id", I8), ("task", I8), ("kind", I8), ("server", I8),
                 ("start", F8), ("end", F8)])
-#: Scalars carried between calls (the loop copies them to locals and back).
+#: One entry of a binary min-heap on ``(key, seq)``: ``key`` an end time (s) or a
+#: processor-sharing tag (ops on the virtual clock), ``seq`` when it was scheduled
+#: (ties), ``val`` the payload.
+HEAP = np.dtype([("key", F8), ("seq", I8), ("val", I8)])
+#: One classical task waiting for a dedicated worker: its job's slot and its work (ops).
+QUEUE = np.dtype([("slot", I8), ("ops", F8)])
+#: The loop's scalars, carried between calls in ``state.scalars[0]``.
 SCALARS = np.dtype([
-    ("next_job", I8), ("arrivals", I8), ("arrived", I8), ("dropped", I8), ("events", I8),
-    ("seq", I8), ("n_ev", I8), ("n_ps", I8), ("n_free_workers", I8), ("cq_head", I8),
-    ("cq_len", I8), ("n_free_qcs", I8), ("n_classical", I8), ("n_service", I8),
-    ("n_pending", I8), ("n_free", I8), ("peak_active", I8), ("n_records", I8), ("n_logged", I8),
-    ("V", F8), ("t_v", F8), ("rate", F8), ("last_t", F8), ("area_c", F8), ("area_qs", F8),
-    ("area_qp", F8), ("end", F8)])
+    # Arrivals: next job of the chunk, arrivals so far, and in the window.
+    ("next_job", I8), ("arrivals", I8), ("arrived", I8), ("dropped", I8),
+    # Events processed; events scheduled (tie-breaking seq); heap sizes.
+    ("events", I8), ("seq", I8), ("n_ends", I8), ("n_shared", I8),
+    # Classical side: idle workers, the dedicated FIFO ring, active classical tasks.
+    ("n_free_workers", I8), ("queue_head", I8), ("queue_len", I8), ("n_classical", I8),
+    # Quantum side: idle QCs, tasks in service, tasks pending with the policy.
+    ("n_free_qcs", I8), ("n_service", I8), ("n_pending", I8),
+    # Slots: free ones and the peak in use; rows filled in the output buffers.
+    ("n_free", I8), ("peak_active", I8), ("n_records", I8), ("n_logged", I8),
+    # Processor sharing: virtual clock V (ops) at real time t_v (s), per-task rate (ops/s).
+    ("V", F8), ("t_v", F8), ("rate", F8),
+    # Time integrals of the counts (task-seconds) up to last_t; end of the measured window.
+    ("last_t", F8), ("area_c", F8), ("area_qs", F8), ("area_qp", F8), ("end", F8),
+    # Whether arrival chunks may follow the current one.
+    ("more", np.bool_)])
 
 #: Rows of the record buffer and of the schedule log buffer between drains.
 RECORD_BUFFER = 1024
 LOG_BUFFER = 16384
 
 
+class Params(NamedTuple):
+    """What a run fixes: scalars only (passed by value, free to hand to any compiled
+    function). Work in operations, times in seconds."""
+
+    workers: int  # classical workers C
+    capacity: float  # ops/s of one worker, S
+    qcs: int  # quantum computers Q
+    max_classical: float  # admission limits C_max, Q_max (inf: none)
+    max_quantum: float
+    dedicated: bool  # classical mode: dedicated servers, else processor sharing
+    warmup: float  # the measured window is [warmup, end)
+    end: float  # inf: run until every admitted job completes
+    record: bool  # log every executed task
+    policy_id: int  # the quantum policy (online/policies.py)
+    randomized: bool  # whether it draws one uniform per pick
+
+    @classmethod
+    def of(cls, **fields: object) -> Params:
+        """``Params`` with each field converted to its annotated type: the loop is compiled
+        for these types (an int where a float belongs would compile a second version)."""
+        hints = get_type_hints(cls)
+        return cls(**{name: hints[name](value) for name, value in fields.items()})
+
+
+class Pending(NamedTuple):
+    """The quantum tasks waiting for a QC, held by the policy (layout: online/policies.py)."""
+
+    items: np.ndarray  # i8 (levels, slots): slot numbers
+    counts: np.ndarray  # i8 (levels,)
+    meta: np.ndarray  # i8 (2,): the policy's own state
+
+
+class State(NamedTuple):
+    """Every array of the run: what the loop carries between calls, and the priority table."""
+
+    scalars: np.ndarray  # one SCALARS record
+    level_weight: np.ndarray  # i8: the priority of each level, ascending (fixed)
+    jobs: np.ndarray  # the current arrival chunk (JOB)
+    it_flat: np.ndarray  # f8: per-iteration classical work (ops) of the chunk's and live jobs
+    q_flat: np.ndarray  # f8: per-iteration quantum durations (s)
+    slots: np.ndarray  # SLOT: one row per admitted job
+    free: np.ndarray  # i8: stack of free slot numbers
+    ends: np.ndarray  # HEAP: task ends on a server (key: time), val = 2 * slot + task kind
+    shared: np.ndarray  # HEAP: processor sharing, key = tag V0 + work on the clock V, val = slot
+    worker_free: np.ndarray  # bool per worker
+    queue: np.ndarray  # QUEUE: dedicated mode's FIFO ring (head, length: scalars)
+    qc_free: np.ndarray  # bool per QC
+    pending: Pending
+    records: np.ndarray  # RECORD output buffer
+    log: np.ndarray  # LOG output buffer (empty unless params.record)
+
+    @classmethod
+    def allocate(cls, params: Params, level_weight: np.ndarray, slots: int) -> State:
+        """An empty system with ``slots`` slots: every server idle, no arrival yet."""
+        scalars = np.zeros(1, SCALARS)
+        s = scalars[0]
+        s["n_free_workers"], s["n_free_qcs"], s["n_free"] = params.workers, params.qcs, slots
+        s["rate"] = params.capacity
+        s["last_t"] = params.warmup  # the time averages integrate from here
+        s["more"] = True
+        levels = len(level_weight)
+        return cls(
+            scalars=scalars, level_weight=np.ascontiguousarray(level_weight, dtype=I8),
+            jobs=np.zeros(0, JOB), it_flat=np.zeros(0), q_flat=np.zeros(0),
+            slots=np.zeros(slots, SLOT),
+            free=np.arange(slots - 1, -1, -1, dtype=I8),  # a stack: slot 0 is taken first
+            ends=np.zeros(params.workers + params.qcs + 1, HEAP), shared=np.zeros(slots, HEAP),
+            worker_free=np.ones(params.workers, np.bool_), queue=np.zeros(slots, QUEUE),
+            qc_free=np.ones(params.qcs, np.bool_),
+            pending=Pending(np.zeros((levels, slots), I8), np.zeros(levels, I8), np.zeros(2, I8)),
+            records=np.zeros(RECORD_BUFFER, RECORD),
+            log=np.zeros(LOG_BUFFER if params.record else 0, LOG))
+
+
+# ---------------------------------------------------------------------------
+# Compiled code.
+#
+# Why the steps of the loop are closures inside ``run_events``: numba counts
+# references to every array a compiled function receives, or reads from a
+# tuple, with an atomic increment and decrement that LLVM does not always
+# remove. Measured on the small scenario (benchmarks/bench_online.py, fifo):
+# steps as module-level functions taking the ``State`` ran in 2.0 s instead
+# of 0.13 s; as closures calling closures, 0.47 s; with the policy called
+# inside a closure, 0.24 s. A closure that calls no other closure is inlined
+# by numba and uses ``run_events``'s local arrays directly, at no cost, and
+# the policy's (not inlined) functions are called from the loop itself.
+# Module-level helpers take records and scalars (not counted), or a few
+# arrays and call nothing: LLVM inlines them whole.
+
+
 @njit(cache=True)
-def heap_push(keys, seqs, vals, n, key, seq, val):
-    """Insert (key, seq) -> val into the binary min-heap of size ``n``; returns ``n + 1``."""
+def heap_push(h, n, key, seq, val):
+    """Insert (key, seq) -> val into heap ``h`` (HEAP) of size ``n``; returns ``n + 1``."""
     i = n
     while i > 0:
         parent = (i - 1) >> 1
-        pk = keys[parent]
-        if pk < key or (pk == key and seqs[parent] < seq):
+        up = h[parent]
+        if up["key"] < key or (up["key"] == key and up["seq"] < seq):
             break
-        keys[i] = pk
-        seqs[i] = seqs[parent]
-        vals[i] = vals[parent]
+        h[i]["key"], h[i]["seq"], h[i]["val"] = up["key"], up["seq"], up["val"]
         i = parent
-    keys[i] = key
-    seqs[i] = seq
-    vals[i] = val
+    h[i]["key"], h[i]["seq"], h[i]["val"] = key, seq, val
     return n + 1
 
 
 @njit(cache=True)
-def heap_pop(keys, seqs, vals, n):
-    """Remove the minimum of the heap of size ``n`` (read it at index 0 first); returns ``n - 1``."""
+def heap_pop(h, n):
+    """Remove the minimum of heap ``h`` (HEAP) of size ``n`` (read it at index 0 first);
+    returns ``n - 1``."""
     n -= 1
-    key, seq, val = keys[n], seqs[n], vals[n]
+    key, seq, val = h[n]["key"], h[n]["seq"], h[n]["val"]
     i = 0
     while True:
         child = 2 * i + 1
         if child >= n:
             break
         right = child + 1
-        if right < n and (keys[right] < keys[child]
-                          or (keys[right] == keys[child] and seqs[right] < seqs[child])):
+        if right < n and (h[right]["key"] < h[child]["key"]
+                          or (h[right]["key"] == h[child]["key"]
+                              and h[right]["seq"] < h[child]["seq"])):
             child = right
-        ck = keys[child]
-        if key < ck or (key == ck and seq < seqs[child]):
+        down = h[child]
+        if key < down["key"] or (key == down["key"] and seq < down["seq"]):
             break
-        keys[i] = ck
-        seqs[i] = seqs[child]
-        vals[i] = vals[child]
+        h[i]["key"], h[i]["seq"], h[i]["val"] = down["key"], down["seq"], down["val"]
         i = child
-    keys[i] = key
-    seqs[i] = seq
-    vals[i] = val
+    h[i]["key"], h[i]["seq"], h[i]["val"] = key, seq, val
     return n
 
 
@@ -143,407 +262,431 @@ def lowest_free(free):
 
 
 @njit(cache=True)
-def classical_ops(s, kk, it_flat):
-    """Work (operations) of classical task ``kk`` of the job in slot record ``s``."""
-    if kk == 0:
-        return s["pre"]
-    if kk == s["last"]:
-        return s["post"]
-    if s["offset"] < 0:
-        return s["it"]
-    return it_flat[s["offset"] + ((kk - 1) >> 1)]
+def classical_ops(slot, k, it_flat):
+    """Work (operations) of classical task ``k`` of the job in ``slot``."""
+    if k == 0:
+        return slot["pre"]
+    if k == slot["last"]:
+        return slot["post"]
+    if slot["offset"] < 0:
+        return slot["it"]
+    return it_flat[slot["offset"] + ((k - 1) >> 1)]
 
 
 @njit(cache=True)
-def quantum_s(s, kk, q_flat):
-    """Duration (seconds) of quantum task ``kk`` of the job in slot record ``s``."""
-    if s["offset"] < 0:
-        return s["q"]
-    return q_flat[s["offset"] + ((kk - 2) >> 1)]
+def quantum_s(slot, k, q_flat):
+    """Duration (seconds) of quantum task ``k`` of the job in ``slot``."""
+    if slot["offset"] < 0:
+        return slot["q"]
+    return q_flat[slot["offset"] + ((k - 2) >> 1)]
 
 
 @njit(cache=True)
-def put_record(r, index, job_id, qubits, priority, last, status, arrival, completion, wait):
-    """Fill record ``r`` of the output buffer."""
+def put_record(r, index, job_id, qubits, priority, last, status, times):
+    """Fill row ``r`` of the output buffer; ``times`` = (arrival, completion, quantum wait), s."""
     r["index"] = index
     r["job_id"] = job_id
     r["qubits"] = qubits
     r["priority"] = priority
     r["iterations"] = (last - 1) >> 1
     r["status"] = status
-    r["arrival"] = arrival
-    r["completion"] = completion
-    r["wait"] = wait
+    r["arrival"], r["completion"], r["wait"] = times
 
 
 @njit(cache=True)
-def run_events(jobs, more, st, slots, free, ev_t, ev_seq, ev_val, ps_tag, ps_seq, ps_slot,
-               worker_free, cq_slot, cq_ops, qc_free, items, counts, meta, it_flat, q_flat,
-               records, log, n_workers, capacity, n_qcs, max_classical, max_quantum, dedicated,
-               warmup, end, record, policy_id, randomized, level_weight, rng):
+def admit_into(slot, job, index):
+    """Fill ``slot`` with arriving ``job`` (arrival ``index``), before its first task (``k = -1``)."""
+    for name in literal_unroll(JOB_FIELDS):
+        slot[name] = job[name]
+    slot["status"] = ACTIVE
+    slot["index"] = index
+    slot["k"] = -1
+    slot["server"] = -1
+    slot["wait"] = 0.0
+
+
+@njit(cache=True)
+def occupy(slot, server, t, duration):
+    """``slot``'s current task starts on ``server`` at ``t``; returns when it ends (s)."""
+    slot["task_start"] = t
+    slot["server"] = server
+    return t + duration
+
+
+@njit(cache=True)
+def log_task(e, slot, kind, server, t):
+    """Fill row ``e`` of the schedule log: ``slot``'s current task ended at ``t``."""
+    e["job_id"] = slot["job_id"]
+    e["task"] = slot["k"]
+    e["kind"] = kind
+    e["server"] = server
+    e["start"] = slot["task_start"]
+    e["end"] = t
+
+
+@njit(cache=True)
+def next_seq(s):
+    """The tie-breaking number of the event being scheduled."""
+    s["seq"] += 1
+    return s["seq"]
+
+
+@njit(cache=True)
+def shared_rate(p, n_classical):
+    """Per-task rate (ops/s) of processor sharing: ``S * min(1, C / A)``."""
+    if n_classical <= p.workers:
+        return p.capacity
+    return p.capacity * p.workers / n_classical
+
+
+@njit(cache=True)
+def next_event(s, t_end, tag, t_arr):
+    """(time, source) of the next event, from the earliest server end ``t_end``, the
+    smallest processor-sharing ``tag`` and the next arrival ``t_arr``. At equal times the
+    processor-sharing completion runs first, then the other completions, then the arrival."""
+    t_ps = math.inf
+    if s["n_shared"] > 0:
+        t_ps = s["t_v"] + (tag - s["V"]) / s["rate"]
+        if t_ps < s["t_v"]:  # rounding: never step back in time
+            t_ps = s["t_v"]
+    t = min(t_ps, t_end, t_arr)
+    if t_arr < t_ps and t_arr < t_end:
+        return t, ARRIVAL
+    if t_ps <= t_end:
+        return t, SHARED
+    return t, SERVER
+
+
+@njit(cache=True)
+def integrate_counts(s, t):
+    """Extend the time integrals of the counts (task-seconds) to time ``t``."""
+    if t > s["last_t"]:
+        dt = t - s["last_t"]
+        s["area_c"] += s["n_classical"] * dt
+        s["area_qs"] += s["n_service"] * dt
+        s["area_qp"] += s["n_pending"] * dt
+        s["last_t"] = t
+
+
+@njit(cache=True)
+def close_window(p, s):
+    """The run is over: close the integrals at the end of the window, or (an instance run
+    to completion) end the window at the last event."""
+    if math.isinf(p.end):
+        s["end"] = s["last_t"]
+    else:
+        integrate_counts(s, p.end)
+        s["end"] = p.end
+
+
+@njit(cache=True)
+def run_events(p, a, rng):
     """Advance the simulation until it ends or needs the caller; returns why.
 
-    ``jobs``: the current chunk of arrivals (:data:`JOB`), ``st["next_job"]``
-    the first not yet arrived; ``more``: whether chunks may follow. Returns
-    :data:`DONE` (the window ``[0, end)`` is over, or no event is left;
-    ``st["end"]`` is then the end of the measured window),
-    :data:`NEED_ARRIVALS` (give the next chunk, or an empty one with
-    ``more=False``), :data:`GROW` (an admission needs a free slot) or
-    :data:`FLUSH` (drain ``records`` / ``log``). Every return is between
+    ``p``: Params, ``a``: State, ``rng``: the run's policy stream. ``jobs``
+    is the current chunk of arrivals, scalar ``next_job`` the first not yet
+    arrived, ``more`` whether chunks may follow. Returns ``DONE`` (the window
+    ``[0, end)`` is over, or no event is left; scalar ``end`` is then the end
+    of the measured window), ``NEED_ARRIVALS`` (give the next chunk, or an
+    empty one with ``more`` False), ``GROW`` (an admission needs a free slot)
+    or ``FLUSH`` (drain ``records`` / ``log``). Every return is between
     events, with all state saved, so the next call continues the same run.
-    Per-job records go to ``records`` (:data:`RECORD`) and, when ``record``,
-    executed tasks to ``log`` (:data:`LOG`); the time averages accumulate in
-    ``st`` (areas, task-seconds, from ``warmup`` s).
     """
-    inf = math.inf
-    n_jobs = jobs.shape[0]
-    cap = slots.shape[0]
-    s0 = st[0]
-    next_job, arrivals = s0["next_job"], s0["arrivals"]
-    arrived, dropped = s0["arrived"], s0["dropped"]
-    events, seq, n_ev, n_ps = s0["events"], s0["seq"], s0["n_ev"], s0["n_ps"]
-    n_free_workers, cq_head, cq_len = s0["n_free_workers"], s0["cq_head"], s0["cq_len"]
-    n_free_qcs, n_classical, n_service = s0["n_free_qcs"], s0["n_classical"], s0["n_service"]
-    n_pending, n_free, peak_active = s0["n_pending"], s0["n_free"], s0["peak_active"]
-    n_records, n_logged = s0["n_records"], s0["n_logged"]
-    V, t_v, rate, last_t = s0["V"], s0["t_v"], s0["rate"], s0["last_t"]
-    area_c, area_qs, area_qp = s0["area_c"], s0["area_qs"], s0["area_qp"]
-    n_out, n_log = records.shape[0], log.shape[0]
+    # The state under local names, read once per call (see "Compiled code" above).
+    s = a.scalars[0]
+    jobs, slots, free, records, log = a.jobs, a.slots, a.free, a.records, a.log
+    ends, shared, queue, worker_free, qc_free = a.ends, a.shared, a.queue, a.worker_free, a.qc_free
+    items, counts, meta = a.pending
+    weights, it_flat, q_flat = a.level_weight, a.it_flat, a.q_flat
 
-    code = DONE
-    while True:
-        # Hand back to the caller between events, never inside one (each event
-        # writes at most one record and one log entry).
-        if n_records == n_out or (record and n_logged == n_log):
-            code = FLUSH
-            break
-        if next_job == n_jobs and more:
-            code = NEED_ARRIVALS
-            break
-        t_ev = ev_t[0] if n_ev > 0 else inf
-        t_ps = inf
-        if n_ps > 0:
-            t_ps = t_v + (ps_tag[0] - V) / rate
-            if t_ps < t_v:  # rounding: never step back in time
-                t_ps = t_v
-        t_arr = jobs[next_job]["arrival"] if next_job < n_jobs else inf
-        t = min(t_ps, t_ev, t_arr)
-        if t >= end:
-            break
-        is_arrival = t_arr < t_ps and t_arr < t_ev
-        admit = n_classical < max_classical and n_pending < max_quantum
-        if is_arrival and admit and n_free == 0:
-            code = GROW
-            break
-        events += 1
-        if t > last_t:
-            dt = t - last_t
-            area_c += n_classical * dt
-            area_qs += n_service * dt
-            area_qp += n_pending * dt
-            last_t = t
+    def pause_reason():
+        """Why to hand back to the caller before the next event, or RUNNING. Checked
+        between events, never inside one (each writes at most one record and one log row)."""
+        if s["n_records"] == records.shape[0] or (p.record and s["n_logged"] == log.shape[0]):
+            return FLUSH
+        if s["next_job"] == jobs.shape[0] and s["more"]:
+            return NEED_ARRIVALS
+        return RUNNING
 
-        # 1. Apply the event; ``j`` is the slot of the job whose task ended (or that arrived).
-        done_kind = -1
-        srv = -1
-        if not is_arrival and t_ps <= t_ev:  # processor-sharing completion first
-            j = ps_slot[0]
-            V = ps_tag[0]
-            t_v = t
-            n_ps = heap_pop(ps_tag, ps_seq, ps_slot, n_ps)
-            n_classical -= 1
-            rate = capacity if n_classical <= n_workers else capacity * n_workers / n_classical
-            done_kind = CLASSICAL
-        elif not is_arrival:  # then the other completions
-            j = ev_val[0] >> 1
-            done_kind = ev_val[0] & 1
-            n_ev = heap_pop(ev_t, ev_seq, ev_val, n_ev)
-            srv = slots[j]["server"]
-            if done_kind == QUANTUM:
-                n_service -= 1
-                if n_pending > 0:  # the freed QC takes the policy's pick
-                    u = rng.random() if randomized else 0.0
-                    nxt = policy_pop(policy_id, items, counts, meta, level_weight, u)
-                    n_pending -= 1
-                    sn = slots[nxt]
-                    sn["wait"] += t - sn["queued_at"]
-                    sn["task_start"] = t
-                    sn["server"] = srv
-                    n_service += 1
-                    seq += 1
-                    n_ev = heap_push(ev_t, ev_seq, ev_val, n_ev, t + quantum_s(sn, sn["k"], q_flat),
-                                     seq, 2 * nxt + QUANTUM)
-                else:
-                    qc_free[srv] = True
-                    n_free_qcs += 1
-            else:
-                n_classical -= 1
-                if cq_len > 0:
-                    nxt = cq_slot[cq_head]
-                    ops = cq_ops[cq_head]
-                    cq_head = (cq_head + 1) % cap
-                    cq_len -= 1
-                    slots[nxt]["task_start"] = t
-                    slots[nxt]["server"] = srv
-                    seq += 1
-                    n_ev = heap_push(ev_t, ev_seq, ev_val, n_ev, t + ops / capacity, seq,
-                                     2 * nxt + CLASSICAL)
-                else:
-                    worker_free[srv] = True
-                    n_free_workers += 1
-        else:  # an arrival: admit or drop
-            a = jobs[next_job]
-            next_job += 1
-            arrivals += 1
-            in_window = t >= warmup
+    def arrive(t, admit):
+        """The chunk's next job arrives at ``t``: returns its new slot, or -1 if dropped."""
+        job = jobs[s["next_job"]]
+        s["next_job"] += 1
+        s["arrivals"] += 1
+        in_window = t >= p.warmup
+        if in_window:
+            s["arrived"] += 1
+        if not admit:
             if in_window:
-                arrived += 1
-            if not admit:
-                if in_window:
-                    dropped += 1
-                    put_record(records[n_records], arrivals - 1, a["job_id"], a["qubits"],
-                               level_weight[a["level"]], a["last"], DROPPED, a["arrival"],
-                               math.nan, 0.0)
-                    n_records += 1
-                continue
-            n_free -= 1
-            j = free[n_free]
-            if cap - n_free > peak_active:
-                peak_active = cap - n_free
-            s = slots[j]
-            s["job_id"] = a["job_id"]
-            s["qubits"] = a["qubits"]
-            s["level"] = a["level"]
-            s["last"] = a["last"]
-            s["offset"] = a["offset"]
-            s["arrival"] = a["arrival"]
-            s["pre"] = a["pre"]
-            s["post"] = a["post"]
-            s["it"] = a["it"]
-            s["q"] = a["q"]
-            s["status"] = ACTIVE
-            s["index"] = arrivals - 1
-            s["k"] = -1
-            s["server"] = -1
-            s["wait"] = 0.0
+                s["dropped"] += 1
+                put_record(records[s["n_records"]], s["arrivals"] - 1, job["job_id"],
+                           job["qubits"], weights[job["level"]], job["last"], DROPPED,
+                           (job["arrival"], math.nan, 0.0))
+                s["n_records"] += 1
+            return -1
+        s["n_free"] -= 1
+        j = free[s["n_free"]]
+        s["peak_active"] = max(s["peak_active"], slots.shape[0] - s["n_free"])
+        admit_into(slots[j], job, s["arrivals"] - 1)
+        return j
 
-        # 2. The job moves on to its next task, or completes.
-        s = slots[j]
-        kk = s["k"]
-        if done_kind >= 0 and record:
-            e = log[n_logged]
-            e["job_id"] = s["job_id"]
-            e["task"] = kk
-            e["kind"] = done_kind
-            e["server"] = srv
-            e["start"] = s["task_start"]
-            e["end"] = t
-            n_logged += 1
-        if kk == s["last"]:
-            if t >= warmup:
-                put_record(records[n_records], s["index"], s["job_id"], s["qubits"],
-                           level_weight[s["level"]], s["last"], COMPLETED, s["arrival"], t,
-                           s["wait"])
-                n_records += 1
-            s["status"] = FREE
-            free[n_free] = j
-            n_free += 1
-            continue
-        kk += 1
-        s["k"] = kk
-        if kk & 1 or kk == 0:  # classical: pre (0), iteration (odd), post (last, odd)
-            ops = classical_ops(s, kk, it_flat)
-            s["task_start"] = t
-            n_classical += 1
-            if not dedicated:
-                V += rate * (t - t_v)
-                t_v = t
-                rate = capacity if n_classical <= n_workers else capacity * n_workers / n_classical
-                s["server"] = -1
-                seq += 1
-                n_ps = heap_push(ps_tag, ps_seq, ps_slot, n_ps, V + ops, seq, j)
-            elif n_free_workers > 0:
+    def finish_shared(t):
+        """The processor-sharing task with the smallest tag ends at ``t``: the virtual clock
+        reaches its tag and the rate is recomputed. Returns its job's slot."""
+        j = shared[0]["val"]
+        s["V"] = shared[0]["key"]
+        s["t_v"] = t
+        s["n_shared"] = heap_pop(shared, s["n_shared"])
+        s["n_classical"] -= 1
+        s["rate"] = shared_rate(p, s["n_classical"])
+        return j
+
+    def finish_on_server(t):
+        """The earliest task on a server ends at ``t``; a freed dedicated worker takes the
+        head of the FIFO ring, a freed QC idles if no task is pending (else the caller
+        hands it the policy's pick). Returns (slot, task kind, server)."""
+        j, kind = ends[0]["val"] >> 1, ends[0]["val"] & 1
+        s["n_ends"] = heap_pop(ends, s["n_ends"])
+        server = slots[j]["server"]
+        if kind == QUANTUM:
+            s["n_service"] -= 1
+            if s["n_pending"] == 0:
+                qc_free[server] = True
+                s["n_free_qcs"] += 1
+            return j, kind, server
+        s["n_classical"] -= 1
+        if s["queue_len"] == 0:
+            worker_free[server] = True
+            s["n_free_workers"] += 1
+            return j, kind, server
+        head = s["queue_head"]
+        s["queue_head"] = (head + 1) % queue.shape[0]
+        s["queue_len"] -= 1
+        c = queue[head]["slot"]
+        end = occupy(slots[c], server, t, queue[head]["ops"] / p.capacity)
+        s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * c + CLASSICAL)
+        return j, kind, server
+
+    def run_pending(j, qc, t):
+        """The policy picked job ``j``'s pending quantum task: it starts on ``qc`` at ``t``."""
+        s["n_pending"] -= 1
+        slot = slots[j]
+        slot["wait"] += t - slot["queued_at"]
+        s["n_service"] += 1
+        end = occupy(slot, qc, t, quantum_s(slot, slot["k"], q_flat))
+        s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + QUANTUM)
+
+    def task_done(j, kind, server, t):
+        """Job ``j``'s current task (``kind``, on ``server``; -1: shared) ended at ``t``: log
+        it; if it was the last, the job completes (its record, its slot freed). Returns
+        whether the job has a next task."""
+        slot = slots[j]
+        if p.record:
+            log_task(log[s["n_logged"]], slot, kind, server, t)
+            s["n_logged"] += 1
+        if slot["k"] != slot["last"]:
+            return True
+        if t >= p.warmup:
+            put_record(records[s["n_records"]], slot["index"], slot["job_id"], slot["qubits"],
+                       weights[slot["level"]], slot["last"], COMPLETED,
+                       (slot["arrival"], t, slot["wait"]))
+            s["n_records"] += 1
+        slot["status"] = FREE
+        free[s["n_free"]] = j
+        s["n_free"] += 1
+        return False
+
+    def start_task(j, t):
+        """Job ``j`` moves on to its next task at ``t``. Classical (``pre`` = 0, iterations
+        odd, ``post`` = last): it joins processor sharing, or takes the lowest idle dedicated
+        worker, or waits in the FIFO ring. Quantum (even): the lowest idle QC; returns False
+        if every QC is busy (the caller gives the task to the policy)."""
+        slot = slots[j]
+        k = slot["k"] + 1
+        slot["k"] = k
+        if k & 1 or k == 0:
+            ops = classical_ops(slot, k, it_flat)
+            slot["task_start"] = t
+            s["n_classical"] += 1
+            if not p.dedicated:
+                s["V"] += s["rate"] * (t - s["t_v"])  # the virtual clock so far, at the old rate
+                s["t_v"] = t
+                s["rate"] = shared_rate(p, s["n_classical"])
+                slot["server"] = -1
+                s["n_shared"] = heap_push(shared, s["n_shared"], s["V"] + ops, next_seq(s), j)
+            elif s["n_free_workers"] > 0:
                 w = lowest_free(worker_free)
                 worker_free[w] = False
-                n_free_workers -= 1
-                s["server"] = w
-                seq += 1
-                n_ev = heap_push(ev_t, ev_seq, ev_val, n_ev, t + ops / capacity, seq,
-                                 2 * j + CLASSICAL)
+                s["n_free_workers"] -= 1
+                end = occupy(slot, w, t, ops / p.capacity)
+                s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + CLASSICAL)
             else:
-                pos = (cq_head + cq_len) % cap
-                cq_slot[pos] = j
-                cq_ops[pos] = ops
-                cq_len += 1
-        elif n_free_qcs > 0:  # quantum, and a QC is idle
+                pos = (s["queue_head"] + s["queue_len"]) % queue.shape[0]
+                queue[pos]["slot"] = j
+                queue[pos]["ops"] = ops
+                s["queue_len"] += 1
+        elif s["n_free_qcs"] > 0:
             qc = lowest_free(qc_free)
             qc_free[qc] = False
-            n_free_qcs -= 1
-            s["task_start"] = t
-            s["server"] = qc
-            n_service += 1
-            seq += 1
-            n_ev = heap_push(ev_t, ev_seq, ev_val, n_ev, t + quantum_s(s, kk, q_flat),
-                             seq, 2 * j + QUANTUM)
-        else:  # quantum, every QC busy: the policy holds it
-            s["queued_at"] = t
-            policy_push(policy_id, items, counts, meta, j, s["level"], level_weight)
-            n_pending += 1
+            s["n_free_qcs"] -= 1
+            s["n_service"] += 1
+            end = occupy(slot, qc, t, quantum_s(slot, k, q_flat))
+            s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + QUANTUM)
+        else:
+            slot["queued_at"] = t
+            return False
+        return True
 
+    code = RUNNING
+    while True:
+        code = pause_reason()
+        if code != RUNNING:
+            break
+        t_end = ends[0]["key"] if s["n_ends"] > 0 else math.inf
+        t_arr = jobs[s["next_job"]]["arrival"] if s["next_job"] < jobs.shape[0] else math.inf
+        t, source = next_event(s, t_end, shared[0]["key"], t_arr)
+        if t >= p.end:
+            code = DONE
+            break
+        admit = s["n_classical"] < p.max_classical and s["n_pending"] < p.max_quantum
+        if source == ARRIVAL and admit and s["n_free"] == 0:
+            code = GROW
+            break
+        s["events"] += 1
+        integrate_counts(s, t)
+        # Apply the event; ``j`` is the slot of the job that arrived or whose task ended.
+        if source == ARRIVAL:
+            j = arrive(t, admit)
+            moves_on = j >= 0
+        elif source == SHARED:
+            j = finish_shared(t)
+            moves_on = task_done(j, CLASSICAL, -1, t)
+        else:
+            j, kind, server = finish_on_server(t)
+            if kind == QUANTUM and s["n_pending"] > 0:  # the freed QC takes the policy's pick
+                u = rng.random() if p.randomized else 0.0
+                run_pending(policy_pop(p.policy_id, items, counts, meta, weights, u), server, t)
+            moves_on = task_done(j, kind, server, t)
+        # The job moves on to its next task; if it must wait for a QC, the policy holds it.
+        if moves_on and not start_task(j, t):
+            policy_push(p.policy_id, items, counts, meta, j, slots[j]["level"], weights)
+            s["n_pending"] += 1
     if code == DONE:
-        if math.isinf(end):  # an instance run to completion ends at its last event
-            end = last_t
-        elif last_t < end:  # close the integrals at the end of the window
-            dt = end - last_t
-            area_c += n_classical * dt
-            area_qs += n_service * dt
-            area_qp += n_pending * dt
-            last_t = end
-        s0["end"] = end
-    s0["next_job"], s0["arrivals"] = next_job, arrivals
-    s0["arrived"], s0["dropped"] = arrived, dropped
-    s0["events"], s0["seq"], s0["n_ev"], s0["n_ps"] = events, seq, n_ev, n_ps
-    s0["n_free_workers"], s0["cq_head"], s0["cq_len"] = n_free_workers, cq_head, cq_len
-    s0["n_free_qcs"], s0["n_classical"], s0["n_service"] = n_free_qcs, n_classical, n_service
-    s0["n_pending"], s0["n_free"], s0["peak_active"] = n_pending, n_free, peak_active
-    s0["n_records"], s0["n_logged"] = n_records, n_logged
-    s0["V"], s0["t_v"], s0["rate"], s0["last_t"] = V, t_v, rate, last_t
-    s0["area_c"], s0["area_qs"], s0["area_qp"] = area_c, area_qs, area_qp
+        close_window(p, s)
     return code
 
 
-class KernelState:
-    """Every array :func:`run_events` carries between calls: allocated here, by
-    Python (so ``tracemalloc`` sees them), and grown on demand.
+# ---------------------------------------------------------------------------
+# Python side: what happens between calls.
 
-    Sizes: the server heap and flags are fixed by the platform; ``slots``,
-    the processor-sharing heap, the dedicated ring and the policy's ``items``
-    have one entry per slot (:attr:`capacity`, doubled by :meth:`grow`);
-    ``it_flat`` / ``q_flat`` hold the per-iteration values of the current
-    chunk and of live jobs; ``records`` and ``log`` are fixed-size buffers.
-    """
 
-    def __init__(self, *, workers: int, capacity_ops_per_s: float, qcs: int, max_classical: float,
-                 max_quantum: float, dedicated: bool, warmup_s: float, end_s: float, record: bool,
-                 policy_id: int, randomized: bool, level_weight: np.ndarray,
-                 slots: int = 64) -> None:
-        slots = max(int(slots), 1)
-        self.policy_id = policy_id
-        self.params = (workers, float(capacity_ops_per_s), qcs, float(max_classical),
-                       float(max_quantum), bool(dedicated), float(warmup_s), float(end_s),
-                       bool(record), policy_id, bool(randomized),
-                       np.ascontiguousarray(level_weight, dtype=I8))
-        self.st = np.zeros(1, SCALARS)
-        st = self.st[0]
-        st["n_free_workers"], st["n_free_qcs"], st["n_free"] = workers, qcs, slots
-        st["rate"] = capacity_ops_per_s
-        st["last_t"] = warmup_s  # the time averages integrate from here
-        self.jobs = np.zeros(0, JOB)
-        self.more = True
-        self.slots = np.zeros(slots, SLOT)
-        self.free = np.arange(slots - 1, -1, -1, dtype=I8)  # a stack: slot 0 is taken first
-        # Completions of quantum tasks and dedicated classical tasks: one per busy server.
-        servers = workers + qcs + 1
-        self.ev_t, self.ev_seq = np.zeros(servers), np.zeros(servers, I8)
-        self.ev_val = np.zeros(servers, I8)  # 2 * slot + task kind
-        # Processor sharing: tags V0 + work on the virtual clock V.
-        self.ps_tag, self.ps_seq = np.zeros(slots), np.zeros(slots, I8)
-        self.ps_slot = np.zeros(slots, I8)
-        self.worker_free = np.ones(workers, np.bool_)
-        self.cq_slot, self.cq_ops = np.zeros(slots, I8), np.zeros(slots)  # dedicated: FIFO ring
-        self.qc_free = np.ones(qcs, np.bool_)
-        # Pending quantum tasks, held by the policy.
-        self.items = np.zeros((len(level_weight), slots), I8)
-        self.counts = np.zeros(len(level_weight), I8)
-        self.meta = np.zeros(2, I8)
-        self.it_flat, self.q_flat = np.zeros(0), np.zeros(0)
-        self.records = np.zeros(RECORD_BUFFER, RECORD)
-        self.log = np.zeros(LOG_BUFFER if record else 0, LOG)
+class Kernel:
+    """One replication's compiled loop: its ``Params``, its ``State``, and what Python does
+    between calls (new arrivals, more slots, draining the output buffers)."""
+
+    def __init__(self, params: Params, level_weight: np.ndarray, slots: int = 64) -> None:
+        self.params = params
+        self.state = State.allocate(params, level_weight, max(int(slots), 1))
+
+    @property
+    def scalars(self) -> np.void:
+        """The loop's scalars (``SCALARS``), a view: writes reach the state."""
+        return self.state.scalars[0]
 
     @property
     def capacity(self) -> int:
         """Number of slots (admitted jobs the arrays can hold at once)."""
-        return int(self.slots.shape[0])
+        return int(self.state.slots.shape[0])
 
     @property
     def nbytes(self) -> int:
         """Bytes of every array of the state."""
-        return sum(a.nbytes for a in (
-            self.st, self.jobs, self.slots, self.free, self.ev_t, self.ev_seq, self.ev_val,
-            self.ps_tag, self.ps_seq, self.ps_slot, self.worker_free, self.cq_slot, self.cq_ops,
-            self.qc_free, self.items, self.counts, self.meta, self.it_flat, self.q_flat,
-            self.records, self.log))
+        return sum(array.nbytes for array in _arrays(self.state))
 
     def run(self, rng: np.random.Generator) -> int:
-        """Call :func:`run_events` on this state; returns its code."""
-        return run_events(self.jobs, self.more, self.st, self.slots, self.free, self.ev_t,
-                          self.ev_seq, self.ev_val, self.ps_tag, self.ps_seq, self.ps_slot,
-                          self.worker_free, self.cq_slot, self.cq_ops, self.qc_free, self.items,
-                          self.counts, self.meta, self.it_flat, self.q_flat, self.records,
-                          self.log, *self.params, rng)
+        """Run the loop from where it stopped; returns why it stopped (``DONE``, ...)."""
+        return int(run_events(self.params, self.state, rng))
 
     def add_chunk(self, jobs: np.ndarray | None, it_flat: np.ndarray, q_flat: np.ndarray) -> None:
-        """Replace the used-up chunk by ``jobs`` (:data:`JOB`, offsets into this chunk's
+        """Replace the used-up chunk by ``jobs`` (``JOB``, offsets into this chunk's
         ``it_flat`` / ``q_flat``); ``None`` = no more arrivals.
 
         The flat arrays are rebuilt from the live jobs' values plus the new
         chunk's, so they never hold values of jobs that have left.
         """
-        assert self.st[0]["next_job"] == len(self.jobs), "the current chunk is not used up"
-        live = np.flatnonzero((self.slots["status"] == ACTIVE) & (self.slots["offset"] >= 0))
-        n = (self.slots["last"][live] - 1) >> 1  # iterations per live job
+        a, s = self.state, self.scalars
+        assert s["next_job"] == len(a.jobs), "the current chunk is not used up"
+        slots = a.slots
+        live = np.flatnonzero((slots["status"] == ACTIVE) & (slots["offset"] >= 0))
+        n = (slots["last"][live] - 1) >> 1  # iterations per live job
         start = np.cumsum(n) - n
-        src = np.repeat(self.slots["offset"][live] - start, n) + np.arange(int(n.sum()))
-        self.slots["offset"][live] = start
-        self.it_flat = np.concatenate([self.it_flat[src], np.asarray(it_flat, dtype=F8)])
-        self.q_flat = np.concatenate([self.q_flat[src], np.asarray(q_flat, dtype=F8)])
+        src = np.repeat(slots["offset"][live] - start, n) + np.arange(int(n.sum()))
+        slots["offset"][live] = start
         if jobs is None:
-            jobs, self.more = np.zeros(0, JOB), False
+            jobs, s["more"] = np.zeros(0, JOB), False
         else:
             jobs = np.array(jobs, dtype=JOB)  # a private copy: offsets are shifted below
             jobs["offset"][jobs["offset"] >= 0] += len(src)
-        self.jobs = jobs
-        self.st[0]["next_job"] = 0
+        self.state = a._replace(
+            jobs=jobs, it_flat=np.concatenate([a.it_flat[src], np.asarray(it_flat, dtype=F8)]),
+            q_flat=np.concatenate([a.q_flat[src], np.asarray(q_flat, dtype=F8)]))
+        s["next_job"] = 0
 
     def grow(self) -> None:
         """Double the slot capacity, keeping every slot-indexed structure's content and order."""
-        old, st = self.capacity, self.st[0]
+        a, s = self.state, self.scalars
+        old = self.capacity
         new = 2 * old
-        assert st["n_free"] == 0, "grow only when every slot is taken"
-        self.slots = np.concatenate([self.slots, np.zeros(new - old, SLOT)])
-        self.free = np.zeros(new, I8)
-        self.free[:new - old] = np.arange(new - 1, old - 1, -1)  # lowest new slot on top
-        st["n_free"] = new - old
-        n = int(st["n_ps"])  # a heap's array layout is kept as is
-        for name in ("ps_tag", "ps_seq", "ps_slot"):
-            old_array = getattr(self, name)
-            wider = np.zeros(new, old_array.dtype)
-            wider[:n] = old_array[:n]
-            setattr(self, name, wider)
-        ring = (int(st["cq_head"]) + np.arange(int(st["cq_len"]))) % old  # ring, in queue order
-        for name in ("cq_slot", "cq_ops"):
-            old_array = getattr(self, name)
-            wider = np.zeros(new, old_array.dtype)
-            wider[:len(ring)] = old_array[ring]
-            setattr(self, name, wider)
-        st["cq_head"] = 0
-        self.items = grow_items(self.policy_id, self.items, self.counts, self.meta, new)
+        assert s["n_free"] == 0, "grow only when every slot is taken"
+        free = np.zeros(new, I8)
+        free[:new - old] = np.arange(new - 1, old - 1, -1)  # lowest new slot on top
+        s["n_free"] = new - old
+        # A heap's array layout is kept as is; the ring is copied in queue order.
+        ring = (int(s["queue_head"]) + np.arange(int(s["queue_len"]))) % old
+        s["queue_head"] = 0
+        items = grow_items(self.params.policy_id, *a.pending, new)
+        self.state = a._replace(
+            slots=np.concatenate([a.slots, np.zeros(new - old, SLOT)]), free=free,
+            shared=_widened(a.shared[:int(s["n_shared"])], new),
+            queue=_widened(a.queue[ring], new),
+            pending=a.pending._replace(items=items))
 
     def take_records(self) -> np.ndarray:
-        """The finished jobs' records written since the last call (:data:`RECORD`), emptied."""
-        st = self.st[0]
-        out = self.records[:st["n_records"]].copy()
-        st["n_records"] = 0
+        """The finished jobs' records written since the last call (``RECORD``), emptied."""
+        s = self.scalars
+        out = self.state.records[:s["n_records"]].copy()
+        s["n_records"] = 0
         return out
 
     def take_log(self) -> np.ndarray:
-        """The executed tasks logged since the last call (:data:`LOG`), emptied."""
-        st = self.st[0]
-        out = self.log[:st["n_logged"]].copy()
-        st["n_logged"] = 0
+        """The executed tasks logged since the last call (``LOG``), emptied."""
+        s = self.scalars
+        out = self.state.log[:s["n_logged"]].copy()
+        s["n_logged"] = 0
         return out
 
     def live_slots(self) -> np.ndarray:
-        """The jobs still active (:data:`SLOT` rows), in arrival order."""
-        live = self.slots[self.slots["status"] == ACTIVE]
+        """The jobs still active (``SLOT`` rows), in arrival order."""
+        slots = self.state.slots
+        live = slots[slots["status"] == ACTIVE]
         return live[np.argsort(live["index"], kind="stable")]
+
+
+def _widened(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` at the start of a zeroed array of length ``n``."""
+    wider = np.zeros(n, values.dtype)
+    wider[:len(values)] = values
+    return wider
+
+
+def _arrays(group: tuple) -> Iterator[np.ndarray]:
+    """Every array of a named tuple of arrays, nested ones included."""
+    for value in group:
+        if isinstance(value, tuple):
+            yield from _arrays(value)
+        else:
+            yield value
+
+
+# Last line: the compiled functions above are cached keyed on every source they call.
+key_caches_on_sources(globals())

@@ -13,13 +13,13 @@ The pending quantum tasks live in plain arrays that the event loop
 ``counts[level]`` how many, and ``meta`` two integers of policy state. A
 policy reads a job's priority level and nothing else: online policies never
 see remaining iterations. ``items`` has one column per slot; when the
-simulator adds slots, :func:`grow_items` copies the pending set into a wider
+simulator adds slots, ``grow_items`` copies the pending set into a wider
 array (a ring buffer is linearised).
 
 Adding a policy: write its push/pop pair below, give it the next id, add a
-branch to :func:`policy_push` / :func:`policy_pop` (and to
-:func:`grow_items` if its rows are not filled from column 0) and an entry to
-:data:`POLICIES`. Every function here compiles with numba (they run inside
+branch to ``policy_push`` / ``policy_pop`` (and to
+``grow_items`` if its rows are not filled from column 0) and an entry to
+``POLICIES``. Every function here compiles with numba (they run inside
 the compiled event loop) and stays plain Python under ``NUMBA_DISABLE_JIT=1``.
 """
 
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
+from hqsched.compiled import key_caches_on_sources
 
 FIFO, LIFO, RANDOM, WEIGHTED = 0, 1, 2, 3
 
@@ -200,3 +202,7 @@ class PendingQueue:
 
     def __len__(self) -> int:
         return int(self.counts.sum())
+
+
+# Last line: the compiled functions above are cached keyed on every source they call.
+key_caches_on_sources(globals())

@@ -286,3 +286,20 @@ def test_kernel_gives_identical_results_compiled_and_as_plain_python():
     assert json.loads(runs[0]) == json.loads(runs[1])
     for policy in ("weighted", "fifo"):
         assert float(json.loads(runs[0])[policy]["summary"]["events"]) > 1000
+
+
+def test_the_compiled_loop_is_built_once_for_every_kind_of_run():
+    """The kernel's Params and State have fixed types whatever the configuration (an
+    integer capacity, no admission limit, a recorded schedule, an instance run to
+    completion): numba compiles (or loads) run_events once, never a second version."""
+    from hqsched.online.kernel import run_events
+
+    if not hasattr(run_events, "signatures"):
+        pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
+    workload = WorkloadSpec(600.0, priorities=(1, 2), iteration_scale=0.05)
+    for platform, mode in ((Platform(2, 10**9, 2, 10, 10), "serverless"),
+                           (Platform(1, 1e9, 1, None, None), "dedicated")):
+        simulate(SimulationConfig(platform, policy="weighted", classical_mode=mode,
+                                  duration_s=7200, workload=workload, record_schedule=True), 0)
+    run(TWO_JOBS, mode="dedicated", policy="lifo")
+    assert len(run_events.signatures) == 1
