@@ -31,6 +31,7 @@ import argparse
 import os
 import time
 
+from hqsched.formulation.options import BnbOptions, ModelOptions, SolveOptions
 from hqsched.formulation.solve import lp_bound, solve_delays
 from hqsched.instances.generate import small_instance
 
@@ -74,13 +75,14 @@ def main() -> None:
           f"{'LP bound':>10} {'load':>10}")
     if args.c1_methods:
         variants = {"default": {}, "milp": {"method": "milp"}, "subset": {"subset_cuts": True},
-                    "interference": {"interference_cuts": True}}
+                    "interference": {"model": ModelOptions(interference_cuts=True)}}
         for size in args.sizes.split(","):
             jobs, its = (int(x) for x in size.split("x"))
             inst = small_instance(jobs, its, (4, 6, 8, 10), seed=args.seed, interarrival_s=20)
             for label in args.methods.split(","):
                 load = os.getloadavg()[0]
-                res = solve_delays(inst, 1, 2, time_limit_s=args.time_limit, **variants[label])
+                res = solve_delays(inst, 1, 2, options=SolveOptions(time_limit_s=args.time_limit,
+                                                                    **variants[label]))
                 row(label, jobs, its, 1, 2, res, load=load)
         return
     sizes = SIZES[:4] if args.quick else SIZES
@@ -88,20 +90,20 @@ def main() -> None:
         for jobs, its, c, q in sizes:
             inst = small_instance(jobs, its, (4, 6, 8, 10), seed=args.seed, interarrival_s=20)
             load = os.getloadavg()[0]
-            res = solve_delays(inst, c, q, time_limit_s=args.time_limit)
+            res = solve_delays(inst, c, q, options=SolveOptions(time_limit_s=args.time_limit))
             lp = lp_bound(inst, c, q).best_bound
             row("default", jobs, its, c, q, res, lp, load)
         return
     jobs, its, c, q = (6, 3, 1, 2)
     inst = small_instance(jobs, its, (4, 6, 8, 10), seed=args.seed, interarrival_s=20)
-    for label, kw in [("default", {}), ("no-symmetry", {"symmetry_breaking": False}),
-                      ("no-energy-cuts", {"energy_cuts": False}),
+    for label, kw in [("default", {}),
+                      ("no-symmetry", {"model": ModelOptions(symmetry_breaking=False)}),
+                      ("no-energy-cuts", {"model": ModelOptions(energy_cuts=False)}),
                       ("no-local-search", {"local_search_evaluations": 0}),
                       ("no-mip-start", {"heuristic_incumbent": False})]:
         load = os.getloadavg()[0]
-        row(label, jobs, its, c, q, solve_delays(inst, c, q, time_limit_s=args.time_limit,
-                                                 **{"method": "milp", **kw}),
-            load=load)
+        options = SolveOptions(time_limit_s=args.time_limit, **{"method": "milp", **kw})
+        row(label, jobs, its, c, q, solve_delays(inst, c, q, options=options), load=load)
 
 
 def bnb_table(args) -> None:
@@ -111,7 +113,7 @@ def bnb_table(args) -> None:
 
     # compile (or load the numba cache) outside the timings
     warm = OfflineProblem(small_instance(3, 1, (4, 6), seed=0, interarrival_s=20), 1, 2, 1e9)
-    branch_and_bound(warm, False, time_limit_s=5)
+    branch_and_bound(warm, False, options=BnbOptions(time_limit_s=5))
     print(f"{'variant':<16}{'size':>6}{'tasks':>6} {'C':>2}{'Q':>2} {'status':>9} {'objective':>10} "
           f"{'bound':>10} {'gap':>7} {'root LB':>9} {'nodes':>9} {'heur_s':>6} {'time_s':>7} {'load':>10}")
     variants = [("default", {})]
@@ -134,7 +136,8 @@ def bnb_table(args) -> None:
             if not kw.pop("_list", False):
                 inc = local_search(p, [inc], evaluations=20000, time_limit_s=5.0)
             heur = time.perf_counter() - t0
-            res = branch_and_bound(p, False, inc, time_limit_s=max(args.time_limit - heur, 0.0), **kw)
+            res = branch_and_bound(p, False, inc, BnbOptions(time_limit_s=max(args.time_limit - heur, 0.0),
+                                                             **kw))
             gap = (res.objective - res.bound) / max(abs(res.objective), 1e-9)
             print(f"{label:<16}{size:>6}{jobs * (2 * its + 2):>6} {1:>2}{2:>2} {res.status:>9} "
                   f"{res.objective:>10.3f} {res.bound:>10.3f} {100 * gap:>6.2f}% {res.root_bound:>9.3f} "

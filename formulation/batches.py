@@ -10,10 +10,10 @@ task squeezed in as soon as it is ready), then the server serves only the
 batch's remaining tasks until they are all done, then the next batch. Which
 jobs to batch together, and in which order, is what matters; the local
 search over single-task sequences in ``repair.py`` rarely finds such
-coordinated moves (8 jobs x 3 iterations: 455 s with it, ~430 s here).
+coordinated moves (figures: benchmarks/bench_offline.py and the README).
 
 A candidate is an order of the jobs and a set of batch breaks.
-:func:`batch_schedule` turns it into a schedule by simulation:
+``batch_schedule`` turns it into a schedule by simulation:
 
 - a job's first task starts when the server is free and the job has arrived,
   after every other classical task that is already ready at that moment
@@ -24,7 +24,7 @@ A candidate is an order of the jobs and a set of batch breaks.
   until every started job has completed;
 - quantum tasks run first-come first-served on the earliest free QC.
 
-:func:`batch_search` improves (order, breaks) by first-improvement local
+``batch_search`` improves (order, breaks) by first-improvement local
 search (flip a break, swap two jobs, move one job), restarting from the best
 with a random perturbation. It is deterministic for a given evaluation
 budget. The schedule it returns is feasible for the instance; it says

@@ -1,17 +1,21 @@
 """Continuous-time disjunctive MILP of the offline problem (Pyomo).
 
-Source: the multiserver formulation of the paper, Section II-B, eq. (1)-(2)
-(activation times, chain precedence after arrival, at most C classical and Q
-quantum tasks at once), written as the classical disjunctive model of
-parallel identical machine scheduling with release dates: Balas (1969)
-"Machine sequencing via disjunctive graphs", Manne (1960) big-M ordering
-variables, and the assignment + sequencing model of parallel machines
-(e.g. Unlu & Mason (2010), "Evaluation of mixed integer programming
-formulations for non-preemptive parallel machine scheduling problems",
-Comput. Ind. Eng. 58(4)), as in Pyomo's examples/gdp/jobshop.py.
+Sources: MODEL.md "Offline problem (paper Section II-B)"; the multiserver
+formulation of the paper, Section II-B, eq. (1)-(2) (activation times, chain
+precedence after arrival, at most C classical and Q quantum tasks at once),
+written as the classical disjunctive model of parallel identical machine
+scheduling with release dates: Balas (1969) "Machine sequencing via
+disjunctive graphs", Manne (1960) big-M ordering variables, and the
+assignment + sequencing model of parallel machines (e.g. Unlu & Mason
+(2010), "Evaluation of mixed integer programming formulations for
+non-preemptive parallel machine scheduling problems", Comput. Ind. Eng.
+58(4)). Laid out as Pyomo's examples/gdp/jobshop.py and OR-Tools' job-shop
+sample are: data -> variables -> constraints -> objective, one named
+function per constraint family (``build_model`` calls them in that order):
 
-Data -> variables -> constraints -> objective, one named rule per family:
-
+- data (``model_data``): time windows, the tasks competing for each
+  resource's servers, the servers each task may use, the pairs of tasks
+  whose order is open and their big-M;
 - ``s[p]``: start of task p (s), bounded by its time window
   ``[head_p, deadline_j - tail_p - d_p]`` (release + chain heads; deadlines
   from delta_max or from an incumbent's objective, see solve.py);
@@ -22,14 +26,19 @@ Data -> variables -> constraints -> objective, one named rule per family:
   order may only use servers 0..r (relabel servers by first use);
 - ``z[p,q]`` in [0,1]: forced to 1 when p and q share a server
   (``z >= x[p,k] + x[q,k] - 1``), only then do the ordering rows bind;
-- rows: ``chain`` (precedence), ``one_server``, ``same_server``,
-  ``q_after_p`` / ``p_after_q`` with big-M = the largest violation the time
-  windows allow (tight, per pair);
+- rows: ``chain`` (precedence, eq. (1)), ``one_server``, ``same_server``,
+  ``q_after_p`` / ``p_after_q`` (capacity, eq. (2)) with big-M = the
+  largest violation the time windows allow (tight, per pair);
 - objective: ``sum_j w_j (s[last_j] + d[last_j] - t_j)`` or none (feasibility).
 
-Optional rows (all valid for every schedule of the instance, so they never
-remove an optimum; exercised by the brute-force test):
+Optional rows (``ModelOptions``; all valid for every schedule of the
+instance, so they never remove an optimum; exercised by the brute-force test):
 
+- ``energy_cuts`` (Eastman, Even & Isaacs 1964; Queyranne 1993): on m
+  identical machines any task set S released at r_S satisfies
+  ``sum_S d_p C_p >= r_S D + D^2 / (2m) + sum_S d_p^2 / 2`` (D = sum_S d_p);
+  S = a resource's tasks of the jobs i..k in arrival order. They lift the
+  LP bound, which the big-M rows alone leave near the sum of chain lengths.
 - ``interference_cuts`` (resources with ONE server only): for consecutive
   busy tasks a, b of a job, every other task i on that server lies before a,
   between a and b, or after b, and the ones between fill the gap:
@@ -55,7 +64,10 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from .problem import OfflineProblem
+from .options import ModelOptions, SubsetBound
+from .problem import OfflineProblem, OTask
+
+Pair = tuple[int, int]
 
 
 @dataclass
@@ -67,31 +79,57 @@ class ModelInfo:
     infeasible_windows: list[str]             # tasks whose window is empty
 
 
-def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
-                objective: str = "delays", weighted: bool = False,
-                symmetry_breaking: bool = True, energy_cuts: bool = True,
-                interference_cuts: bool = False,
-                subset_bounds: tuple = ()) -> tuple[pyo.ConcreteModel, ModelInfo]:
-    """The disjunctive model; ``objective`` is "delays" or "none" (feasibility)."""
+@dataclass
+class ModelData:
+    """The data of one model. Tasks are keyed by their position in problem.tasks."""
+
+    d: dict[int, float]                 # duration (s)
+    arrival: dict[int, float]           # job id -> arrival t_j (s)
+    lo: dict[int, float]                # earliest start (s)
+    hi: dict[int, float]                # latest start (s), clamped to >= lo
+    empty: list[str]                    # tasks whose window is empty (infeasible deadlines)
+    res: dict[int, str]                 # resource, "C" or "Q"
+    busy: dict[str, list[OTask]]        # resource -> positive tasks that need one of its servers
+    multi: dict[str, bool]              # resource -> has >= 2 servers (assignment variables)
+    assign: dict[int, list[int]]        # busy task -> servers it may use
+    pairs: list[Pair]                   # busy tasks of different jobs whose order is open
+    big_m: dict[Pair, float]            # (p, q) -> largest s_p + d_p - s_q the windows allow
+
+
+# ----------------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------------
+
+def _windows(problem: OfflineProblem, deadlines_s: dict[int, float]
+             ) -> tuple[dict[int, float], dict[int, float], list[str]]:
+    """Start windows [lo, hi] of every task and the tasks whose window is empty."""
     tasks = problem.tasks
-    d = {t.pos: t.duration_s for t in tasks}
     lo = {t.pos: t.head_s for t in tasks}
     hi = {t.pos: deadlines_s[t.job_id] - t.tail_s - t.duration_s for t in tasks}
     empty = [f"job {t.job_id} task {t.index}" for t in tasks if hi[t.pos] < lo[t.pos]]
     # An empty window (deadline shorter than the chain) is reported by the
     # caller as infeasible; clamp so that Pyomo still gets valid bounds.
     hi = {p: max(hi[p], lo[p]) for p in hi}
+    return lo, hi, empty
 
-    # --- data: pairs that may compete for a server, and allowed servers
-    busy = {r: [t for t in tasks if t.resource == r and t.duration_s > 0
-                and problem.servers(r) is not None] for r in ("C", "Q")}
-    multi = {r: (problem.servers(r) or 0) >= 2 for r in ("C", "Q")}
+
+def _allowed_servers(problem: OfflineProblem, busy: dict[str, list[OTask]],
+                     symmetry_breaking: bool) -> dict[int, list[int]]:
+    """Servers each busy task may use: all, or 0..rank in (head, job, index) order."""
     assign: dict[int, list[int]] = {}
     for r, items in busy.items():
         ordered = sorted(items, key=lambda t: (t.head_s, t.job_id, t.index))
         for rank, t in enumerate(ordered):
             cap = problem.servers(r)
+            assert cap is not None  # busy lists only resources with a server count
             assign[t.pos] = list(range(min(cap, rank + 1) if symmetry_breaking else cap))
+    return assign
+
+
+def _open_pairs(busy: dict[str, list[OTask]], d: dict[int, float], lo: dict[int, float],
+                hi: dict[int, float]) -> tuple[list[Pair], dict[Pair, float]]:
+    """Pairs of busy tasks of one resource and different jobs that may run in either
+    order, and the big-M of both ordering rows of each."""
     pairs = []
     for items in busy.values():
         for a_i, a in enumerate(items):
@@ -101,32 +139,67 @@ def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
                 # Both orders possible only if each window lets it finish after the other starts.
                 if hi[a.pos] + d[a.pos] > lo[b.pos] and hi[b.pos] + d[b.pos] > lo[a.pos]:
                     pairs.append((a.pos, b.pos))
-    big_m: dict[tuple[int, int], float] = {}
+    big_m: dict[Pair, float] = {}
     for p, q in pairs:
         big_m[(p, q)] = hi[p] + d[p] - lo[q]   # largest s_p + d_p - s_q the windows allow
         big_m[(q, p)] = hi[q] + d[q] - lo[p]
-    res = {t.pos: t.resource for t in tasks}
+    return pairs, big_m
 
-    # --- variables
-    m = pyo.ConcreteModel(name="hqsched_offline_disjunctive")
-    m.T = pyo.Set(initialize=[t.pos for t in tasks])
-    m.P = pyo.Set(initialize=pairs, dimen=2)
-    m.PM = pyo.Set(initialize=[pq for pq in pairs if multi[res[pq[0]]]], dimen=2)
-    m.A = pyo.Set(initialize=[(p, k) for p, ks in assign.items() if multi[res[p]] for k in ks],
+
+def model_data(problem: OfflineProblem, deadlines_s: dict[int, float],
+               symmetry_breaking: bool = True) -> ModelData:
+    """Windows, competing tasks, allowed servers and open pairs of the model."""
+    tasks = problem.tasks
+    d = {t.pos: t.duration_s for t in tasks}
+    lo, hi, empty = _windows(problem, deadlines_s)
+    busy = {r: [t for t in tasks if t.resource == r and t.duration_s > 0
+                and problem.servers(r) is not None] for r in ("C", "Q")}
+    multi = {r: (problem.servers(r) or 0) >= 2 for r in ("C", "Q")}
+    assign = _allowed_servers(problem, busy, symmetry_breaking)
+    pairs, big_m = _open_pairs(busy, d, lo, hi)
+    res = {t.pos: t.resource for t in tasks}
+    arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
+    return ModelData(d, arrival, lo, hi, empty, res, busy, multi, assign, pairs, big_m)
+
+
+# ----------------------------------------------------------------------------
+# variables
+# ----------------------------------------------------------------------------
+
+def _add_variables(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData) -> None:
+    """Index sets and the variables s (starts), y (orders), x (servers), z (same server)."""
+    multi, res = data.multi, data.res
+    m.T = pyo.Set(initialize=[t.pos for t in problem.tasks])
+    m.P = pyo.Set(initialize=data.pairs, dimen=2)
+    m.PM = pyo.Set(initialize=[pq for pq in data.pairs if multi[res[pq[0]]]], dimen=2)
+    m.A = pyo.Set(initialize=[(p, k) for p, ks in data.assign.items() if multi[res[p]] for k in ks],
                   dimen=2)
-    m.s = pyo.Var(m.T, bounds=lambda m, p: (lo[p], hi[p]))
+    m.s = pyo.Var(m.T, bounds=lambda m, p: (data.lo[p], data.hi[p]))
     m.y = pyo.Var(m.P, domain=pyo.Binary)
     m.x = pyo.Var(m.A, domain=pyo.Binary)
     m.z = pyo.Var(m.PM, bounds=(0, 1))
 
-    # --- constraints
+
+# ----------------------------------------------------------------------------
+# constraints, one function per family
+# ----------------------------------------------------------------------------
+
+def _add_chain_rows(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData) -> None:
+    """``chain``: a task starts after its predecessor ends (eq. (1))."""
+    d = data.d
     chain_pairs = [(p, q) for c in problem.chains.values() for p, q in zip(c, c[1:])]
 
     @m.Constraint(chain_pairs)
     def chain(m, p, q):
         return m.s[q] >= m.s[p] + d[p]
 
-    @m.Constraint([p for p in assign if multi[res[p]]])
+
+def _add_server_rows(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """``one_server``: each task of a multi-server resource uses one server;
+    ``same_server``: z[p,q] = 1 when p and q use the same one."""
+    assign = data.assign
+
+    @m.Constraint([p for p in assign if data.multi[data.res[p]]])
     def one_server(m, p):
         return sum(m.x[p, k] for k in assign[p]) == 1
 
@@ -135,6 +208,12 @@ def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
     @m.Constraint(same_rows)
     def same_server(m, p, q, k):
         return m.z[p, q] >= m.x[p, k] + m.x[q, k] - 1
+
+
+def _add_order_rows(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """``q_after_p`` / ``p_after_q``: two tasks on one server do not overlap (eq. (2)),
+    big-M disjunction on y[p,q], relaxed by 1 - z[p,q] when they use different servers."""
+    d, big_m = data.d, data.big_m
 
     def apart(m, p, q):
         # 1 - z relaxes the pair when it uses different servers (multi-server resource only).
@@ -148,63 +227,78 @@ def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
     def p_after_q(m, p, q):
         return m.s[p] >= m.s[q] + d[q] - big_m[(q, p)] * (m.y[p, q] + apart(m, p, q))
 
-    # Valid inequalities (Eastman, Even & Isaacs 1964; Queyranne 1993): on m
-    # identical machines, any task set S released at r_S satisfies
-    # sum_S d_p C_p >= r_S D + D^2 / (2m) + sum_S d_p^2 / 2 (D = sum_S d_p).
-    # S = the resource's tasks of jobs i..k in arrival order (O(jobs^2) rows).
-    # They lift the LP bound, which big-M rows alone leave near sum of chain lengths.
+
+def _energy_sets(problem: OfflineProblem, data: ModelData) -> list[tuple[str, float, tuple[int, ...]]]:
+    """(resource, release, tasks) of the energy rows: a resource's tasks of the jobs
+    i..k in arrival order, for every i <= k (O(jobs^2) rows)."""
     cut_sets = []
-    if energy_cuts:
-        order = [j.job_id for j in problem.instance.jobs]
-        for r, items in busy.items():
-            if not items:
-                continue
-            by_job = {j: [t.pos for t in items if t.job_id == j] for j in order}
-            for i in range(len(order)):
-                members: list[int] = []
-                for k in range(i, len(order)):
-                    members = members + by_job[order[k]]
-                    if len(members) >= 2 and by_job[order[k]]:
-                        cut_sets.append((r, min(lo[p] for p in members), tuple(members)))
+    order = [j.job_id for j in problem.instance.jobs]
+    for r, items in data.busy.items():
+        if not items:
+            continue
+        by_job = {j: [t.pos for t in items if t.job_id == j] for j in order}
+        for i in range(len(order)):
+            members: list[int] = []
+            for k in range(i, len(order)):
+                members = members + by_job[order[k]]
+                if len(members) >= 2 and by_job[order[k]]:
+                    cut_sets.append((r, min(data.lo[p] for p in members), tuple(members)))
+    return cut_sets
+
+
+def _add_energy_rows(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData,
+                     enabled: bool) -> None:
+    """``energy``: Queyranne's inequalities (module docstring); declared empty when off."""
+    d = data.d
+    cut_sets = _energy_sets(problem, data) if enabled else []
 
     @m.Constraint(range(len(cut_sets)))
     def energy(m, c):
         r, release, members = cut_sets[c]
+        servers = problem.servers(r)
+        assert servers is not None
         total = sum(d[p] for p in members)
-        rhs = release * total + total ** 2 / (2 * problem.servers(r)) \
+        rhs = release * total + total ** 2 / (2 * servers) \
             - 0.5 * sum(d[p] ** 2 for p in members)
         return sum(d[p] * m.s[p] for p in members) >= rhs
 
-    # Interference cuts (single-server resources only; see module docstring).
-    # prec(i, t) = 1 iff task i runs before task t on the server, written with
-    # the ordering variable of the pair or, when the windows fix the order, as
-    # a constant. For consecutive busy tasks a, b of one job on a one-server
-    # resource, every other task i on it lies before a, between a and b, or
-    # after b; those between fill the gap: s_b >= s_a + d_a + sum_i d_i
-    # (prec(i, b) - prec(i, a)), and prec(i, a) <= prec(i, b).
-    pair_set = set(pairs)
+
+def _interference_sets(problem: OfflineProblem, data: ModelData, pair_set: set[Pair]
+                       ) -> tuple[list[tuple[int, int, tuple[int, ...]]], list[tuple[int, int, int]]]:
+    """Gap rows (a, b, other tasks) for consecutive busy tasks a, b of a job on a
+    one-server resource, and the (i, a, b) whose two orders are both open."""
+    gap_rows, mono_rows = [], []
+    for r, items in data.busy.items():
+        if problem.servers(r) != 1 or not items:
+            continue
+        for j, job_chain in problem.chains.items():
+            mine = [p for p in job_chain if data.res[p] == r and data.d[p] > 0]
+            others = [t.pos for t in items if t.job_id != j]
+            for a, b in zip(mine, mine[1:]):
+                gap_rows.append((a, b, tuple(others)))
+                for i in others:
+                    if ((i, a) in pair_set or (a, i) in pair_set) and \
+                            ((i, b) in pair_set or (b, i) in pair_set):
+                        mono_rows.append((i, a, b))
+    return gap_rows, mono_rows
+
+
+def _add_interference_rows(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData,
+                           enabled: bool) -> None:
+    """``interference`` / ``interference_order`` (module docstring); declared empty when off."""
+    d, lo, hi = data.d, data.lo, data.hi
+    pair_set = set(data.pairs)
 
     def prec(i, t):
+        """1 iff task i runs before task t on the server: the pair's ordering
+        variable, or the constant the windows impose."""
         if (i, t) in pair_set:
             return m.y[i, t]
         if (t, i) in pair_set:
             return 1 - m.y[t, i]
         return 1.0 if hi[i] + d[i] <= lo[t] or (hi[t] + d[t] > lo[i] and lo[i] < lo[t]) else 0.0
 
-    gap_rows, mono_rows = [], []
-    if interference_cuts:
-        for r, items in busy.items():
-            if problem.servers(r) != 1 or not items:
-                continue
-            for j, job_chain in problem.chains.items():
-                mine = [p for p in job_chain if res[p] == r and d[p] > 0]
-                others = [t.pos for t in items if t.job_id != j]
-                for a, b in zip(mine, mine[1:]):
-                    gap_rows.append((a, b, tuple(others)))
-                    for i in others:
-                        if ((i, a) in pair_set or (a, i) in pair_set) and \
-                                ((i, b) in pair_set or (b, i) in pair_set):
-                            mono_rows.append((i, a, b))
+    gap_rows, mono_rows = _interference_sets(problem, data, pair_set) if enabled else ([], [])
 
     @m.Constraint(range(len(gap_rows)))
     def interference(m, c):
@@ -217,31 +311,63 @@ def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
         i, a, b = mono_rows[c]
         return prec(i, a) <= prec(i, b)
 
-    # Subset cuts: sum_{j in G} w_j delta_j >= LB(G), LB(G) a proven lower
-    # bound on the optimum of the sub-instance of the jobs in G (restricting
-    # any schedule to G's tasks leaves a feasible schedule of that instance).
-    arrival_of = {j.job_id: j.arrival_s for j in problem.instance.jobs}
+
+def _weighted_delay(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData,
+                    job_id: int, weighted: bool):
+    """w_j (s[last_j] + d[last_j] - t_j): job j's (weighted) delay as an expression."""
+    last = problem.chains[job_id][-1]
+    weight = problem.tasks[last].weight if weighted else 1
+    return weight * (m.s[last] + data.d[last] - data.arrival[job_id])
+
+
+def _add_subset_rows(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData,
+                     subset_bounds: tuple[SubsetBound, ...], weighted: bool) -> None:
+    """``subset``: sum_{j in G} w_j delta_j >= LB(G) (module docstring); bounds of job
+    sets not all in this instance are skipped."""
     cuts_g = [(tuple(g), lb) for g, lb in subset_bounds if all(j in problem.chains for j in g)]
 
     @m.Constraint(range(len(cuts_g)))
     def subset(m, c):
         g, lb = cuts_g[c]
-        return sum((tasks[problem.chains[j][-1]].weight if weighted else 1)
-                   * (m.s[problem.chains[j][-1]] + d[problem.chains[j][-1]] - arrival_of[j])
-                   for j in g) >= lb
+        return sum(_weighted_delay(m, problem, data, j, weighted) for j in g) >= lb
 
-    # --- objective
+
+# ----------------------------------------------------------------------------
+# objective
+# ----------------------------------------------------------------------------
+
+def _add_objective(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData,
+                   objective: str, weighted: bool) -> None:
+    """``obj``: the (weighted) sum of delays, or 0 for a feasibility model."""
     if objective == "delays":
-        lasts = [c[-1] for c in problem.chains.values()]
-        arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
-        m.obj = pyo.Objective(expr=sum(
-            (tasks[p].weight if weighted else 1) * (m.s[p] + d[p] - arrival[tasks[p].job_id])
-            for p in lasts), sense=pyo.minimize)
-    elif objective == "none":
-        m.obj = pyo.Objective(expr=0.0 * m.s[0] if len(tasks) else 0.0, sense=pyo.minimize)
+        m.obj = pyo.Objective(expr=sum(_weighted_delay(m, problem, data, j, weighted)
+                                       for j in problem.chains), sense=pyo.minimize)
     else:
+        m.obj = pyo.Objective(expr=0.0 * m.s[0] if len(problem.tasks) else 0.0,
+                              sense=pyo.minimize)
+
+
+def build_model(problem: OfflineProblem, deadlines_s: dict[int, float],
+                objective: str = "delays", weighted: bool = False,
+                options: ModelOptions | None = None) -> tuple[pyo.ConcreteModel, ModelInfo]:
+    """The disjunctive model; ``objective`` is "delays" or "none" (feasibility);
+    ``deadlines_s`` the latest completion of each job (s); ``options`` the
+    optional rows (None: ``ModelOptions()``)."""
+    if objective not in ("delays", "none"):
         raise ValueError(f"objective must be 'delays' or 'none', got {objective!r}")
-    return m, ModelInfo(multi=multi, assign=assign, infeasible_windows=empty)
+    if options is None:
+        options = ModelOptions()
+    data = model_data(problem, deadlines_s, options.symmetry_breaking)
+    m = pyo.ConcreteModel(name="hqsched_offline_disjunctive")
+    _add_variables(m, problem, data)
+    _add_chain_rows(m, problem, data)
+    _add_server_rows(m, data)
+    _add_order_rows(m, data)
+    _add_energy_rows(m, problem, data, options.energy_cuts)
+    _add_interference_rows(m, problem, data, options.interference_cuts)
+    _add_subset_rows(m, problem, data, options.subset_bounds, weighted)
+    _add_objective(m, problem, data, objective, weighted)
+    return m, ModelInfo(multi=data.multi, assign=data.assign, infeasible_windows=data.empty)
 
 
 def set_start(m: pyo.ConcreteModel, info: ModelInfo, problem: OfflineProblem,

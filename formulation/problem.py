@@ -1,6 +1,6 @@
 """The offline problem's data in solver form, and the one result type.
 
-An :class:`OfflineProblem` flattens an instance into tasks with durations in
+An ``OfflineProblem`` flattens an instance into tasks with durations in
 seconds (classical: work / S; quantum: work), the resource each needs
 (``"C"`` classical, ``"Q"`` quantum) and the chain heads and tails used to
 derive time windows. ``classical_servers=None`` means C = infinity.

@@ -3,7 +3,7 @@
 Why: HiGHS satisfies constraints only up to its feasibility tolerance
 (~1e-6 s in absolute terms here), while classical iteration tasks last
 ~5e-4 s and the checker is exact to 1e-9 s. So a solver's start times are
-never used as they are: :func:`exact_schedule` keeps only the *decisions*
+never used as they are: ``exact_schedule`` keeps only the *decisions*
 (which server each task uses and in which order tasks use a server) and
 recomputes every start as the earliest time allowed by release, chain and
 server order (a forward pass, i.e. the semi-active schedule of those
@@ -11,8 +11,8 @@ decisions). Starts can only move earlier than the solver's (up to
 tolerance), so the objective of the exact schedule is at most the solver's
 plus a few tolerances, and it is the objective we report.
 
-:func:`list_schedule` is a greedy dispatcher giving a feasible schedule;
-:func:`local_search` improves it (serial schedule generation over job
+``list_schedule`` is a greedy dispatcher giving a feasible schedule;
+``local_search`` improves it (serial schedule generation over job
 sequences, Kolisch 1996; insertion/swap moves with perturbed restarts, an
 iterated greedy in the sense of Ruiz & Stuetzle 2007). The best one is the
 default incumbent and MIP start and sets the big-M constants and time windows.
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from hqsched.instances.model import TaskKind
 from hqsched.instances.schedule import SHARED_POOL, Schedule, ScheduledTask
 
-from .problem import OfflineProblem
+from .problem import OfflineProblem, OTask
 
 
 def exact_schedule(problem: OfflineProblem, starts_s: Sequence[float],
@@ -73,12 +73,14 @@ def exact_schedule(problem: OfflineProblem, starts_s: Sequence[float],
 
 def list_schedule(problem: OfflineProblem, weighted: bool = False) -> Schedule:
     """Best of a few greedy dispatching rules (each task on the earliest-free server)."""
-    best, best_obj = None, math.inf
+    best: Schedule | None = None
+    best_obj = math.inf
     for rule in ("earliest", "wspt"):
         sched = _dispatch(problem, rule, weighted)
         obj = sched.sum_delays_s(problem.instance, weighted)
-        if obj < best_obj:
+        if best is None or obj < best_obj:
             best, best_obj = sched, obj
+    assert best is not None
     return best
 
 
@@ -91,7 +93,8 @@ def _dispatch(problem: OfflineProblem, rule: str, weighted: bool) -> Schedule:
     starts, servers = [0.0] * len(tasks), [0] * len(tasks)
     remaining = len(tasks)
     while remaining:
-        best = None
+        # (score, task, server, start); scores compare within one rule only
+        best: tuple[tuple[float, ...], OTask, int, float] | None = None
         for j, k in nxt.items():
             chain = problem.chains[j]
             if k >= len(chain):
@@ -104,12 +107,14 @@ def _dispatch(problem: OfflineProblem, rule: str, weighted: bool) -> Schedule:
                 srv = min(range(len(lanes)), key=lambda s: lanes[s])
                 est = max(ready_at[j], lanes[srv])
             w = t.weight if weighted else 1
+            score: tuple[float, ...]
             if rule == "earliest":
                 score = (est, -w, t.tail_s, j)
             else:  # weighted shortest remaining processing first among what can start soon
                 score = (est + (t.duration_s + t.tail_s) / w, est, j)
             if best is None or score < best[0]:
                 best = (score, t, srv, est)
+        assert best is not None  # some job has a task left while remaining > 0
         _, t, srv, est = best
         starts[t.pos], servers[t.pos] = est, srv
         if problem.servers(t.resource) is not None and t.duration_s > 0:
@@ -140,7 +145,9 @@ def sgs(problem: OfflineProblem, sequence: Sequence[int], weighted: bool = False
     arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
     nxt = {j: 0 for j in problem.chains}
     ready = dict(arrival)
-    lanes = {r: [[] for _ in range(problem.servers(r) or 0)] for r in ("C", "Q")}
+    # per resource and server: busy (start, end) intervals sorted by start
+    lanes: dict[str, list[list[tuple[float, float]]]] = {
+        r: [[] for _ in range(problem.servers(r) or 0)] for r in ("C", "Q")}
     starts, servers = [0.0] * len(tasks), [0] * len(tasks)
     total = 0.0
     for j in sequence:

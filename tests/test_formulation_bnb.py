@@ -11,6 +11,7 @@ from test_formulation_bruteforce import brute_force, random_tiny
 
 from hqsched.formulation.bnb import branch_and_bound, root_lower_bound
 from hqsched.formulation.checker import check_schedule
+from hqsched.formulation.options import BnbOptions, SolveOptions
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.solve import solve_delays
 from hqsched.instances.generate import small_instance
@@ -43,7 +44,8 @@ def test_bnb_equals_brute_force_on_200_random_tiny_instances():
         inst = random_tiny(rng)
         q = rng.choice([1, 2])
         weighted = rng.random() < 0.5
-        res = branch_and_bound(OfflineProblem(inst, 1, q, 1.0), weighted, time_limit_s=30)
+        res = branch_and_bound(OfflineProblem(inst, 1, q, 1.0), weighted,
+                               options=BnbOptions(time_limit_s=30))
         expected = brute_force(inst, 1, q, weighted)
         assert res.status == "optimal", case
         assert check_schedule(inst, res.schedule, 1, q, 1.0) == []
@@ -58,10 +60,11 @@ def test_bnb_equals_milp_on_random_tiny_instances():
         inst = random_tiny(rng)
         q = rng.choice([1, 2])
         weighted = rng.random() < 0.5
-        milp = solve_delays(inst, 1, q, worker_capacity_ops_per_s=1.0, weighted=weighted,
-                            time_limit_s=20, method="milp")
+        milp = solve_delays(inst, 1, q, 1.0, SolveOptions(weighted=weighted, time_limit_s=20,
+                                                          method="milp"))
         assert milp.status == "optimal"
-        res = branch_and_bound(OfflineProblem(inst, 1, q, 1.0), weighted, time_limit_s=30)
+        res = branch_and_bound(OfflineProblem(inst, 1, q, 1.0), weighted,
+                               options=BnbOptions(time_limit_s=30))
         assert res.status == "optimal"
         assert res.objective == pytest.approx(milp.objective, rel=1e-6, abs=1e-6), (case, inst)
 
@@ -72,7 +75,7 @@ def test_bnb_equals_milp_optimum_on_trace_instances(size):
     the B&B proves the same optimum, with a checked schedule."""
     jobs, its = size
     inst = small_instance(jobs, its, (4, 6, 8, 10), seed=1, interarrival_s=20)
-    res = branch_and_bound(OfflineProblem(inst, 1, 2, 1e9), False, time_limit_s=60)
+    res = branch_and_bound(OfflineProblem(inst, 1, 2, 1e9), False, options=BnbOptions(time_limit_s=60))
     assert res.status == "optimal"
     assert check_schedule(inst, res.schedule, 1, 2, 1e9) == []
     assert res.objective == pytest.approx(MILP_OPTIMA[size], rel=1e-7)
@@ -89,12 +92,13 @@ def test_pruned_search_equals_plain_enumeration_beyond_brute_force():
         q = rng.choice([1, 2, 3])
         weighted = rng.random() < 0.5
         p = OfflineProblem(inst, 1, q, 1.0)
-        ref = branch_and_bound(p, weighted, time_limit_s=60, bound_level=0, memo=False, rule=0)
+        ref = branch_and_bound(p, weighted, options=BnbOptions(time_limit_s=60, bound_level=0,
+                                                               memo=False, rule=0))
         assert ref.status == "optimal"
         for level in (1, 2, 3):
             assert root_lower_bound(p, weighted, level) <= ref.objective + 1e-9, (case, level, inst)
         for kw in ({}, {"rule": 0}, {"memo": False}, {"bound_level": 1}, {"bound_level": 2}):
-            res = branch_and_bound(p, weighted, time_limit_s=60, **kw)
+            res = branch_and_bound(p, weighted, options=BnbOptions(time_limit_s=60, **kw))
             assert res.status == "optimal"
             assert res.objective == pytest.approx(ref.objective, rel=1e-9, abs=1e-9), (case, kw, inst)
 
@@ -123,8 +127,8 @@ def test_rule1_guard_keeps_tasks_whose_predecessor_is_unscheduled():
         Job(2, 6.0, 4, 5, 0.0, (0.0, 0.0), (4.0, 4.0), 0.0),
         Job(3, 7.0, 4, 5, 2.0, (), (), 1.0)))
     p = OfflineProblem(inst, 1, 1, 1.0)
-    ref = branch_and_bound(p, False, bound_level=0, memo=False, rule=0)
-    res = branch_and_bound(p, False, rule=1)
+    ref = branch_and_bound(p, False, options=BnbOptions(bound_level=0, memo=False, rule=0))
+    res = branch_and_bound(p, False, options=BnbOptions(rule=1))
     assert ref.objective == pytest.approx(17.04)
     assert res.objective == pytest.approx(ref.objective)
 
@@ -134,7 +138,7 @@ def test_time_limited_run_returns_checked_schedule_and_valid_bound():
     passing the checker, and root bound <= bound <= objective."""
     inst = small_instance(10, 3, (4, 6, 8, 10), seed=1, interarrival_s=20)
     p = OfflineProblem(inst, 1, 2, 1e9)
-    res = branch_and_bound(p, False, time_limit_s=0.5)
+    res = branch_and_bound(p, False, options=BnbOptions(time_limit_s=0.5))
     assert res.status == "feasible"
     assert check_schedule(inst, res.schedule, 1, 2, 1e9) == []
     assert res.root_bound <= res.bound + 1e-9
@@ -173,8 +177,8 @@ def test_time_limit_before_the_first_leaf_without_incumbent_is_reported():
     """Rule: with no incumbent and no time to reach a leaf, the status says so and no
     schedule is returned (never a wrong "optimal")."""
     inst = small_instance(10, 3, (4, 6, 8, 10), seed=1, interarrival_s=20)
-    res = branch_and_bound(OfflineProblem(inst, 1, 2, 1e9), time_limit_s=0.0, heuristic=False,
-                           chunk=1)
+    res = branch_and_bound(OfflineProblem(inst, 1, 2, 1e9),
+                           options=BnbOptions(time_limit_s=0.0, heuristic=False, chunk=1))
     assert res.status == "time_limit_no_incumbent" and res.schedule is None
     assert res.bound >= res.root_bound - 1e-9
 
@@ -183,12 +187,12 @@ def test_solve_delays_uses_bnb_for_one_classical_server_and_milp_otherwise():
     """Rule: method "auto" proves C = 1 instances by branch and bound and others by the
     MILP; both give the same optimum; "bnb" with C = 2 is an error status."""
     inst = small_instance(4, 2, (4, 6), seed=3, interarrival_s=20)
-    auto = solve_delays(inst, 1, 2, time_limit_s=30)
-    milp = solve_delays(inst, 1, 2, time_limit_s=30, method="milp")
+    auto = solve_delays(inst, 1, 2, options=SolveOptions(time_limit_s=30))
+    milp = solve_delays(inst, 1, 2, options=SolveOptions(time_limit_s=30, method="milp"))
     assert auto.details["method"] == "bnb" and "method" not in milp.details
     assert auto.status == milp.status == "optimal"
     assert auto.objective == pytest.approx(milp.objective, rel=1e-6)
     assert "method=bnb nodes=" in auto.summary()
-    assert solve_delays(inst, 2, 2, time_limit_s=30).details.get("method") is None
-    bad = solve_delays(inst, 2, 2, method="bnb")
+    assert solve_delays(inst, 2, 2, options=SolveOptions(time_limit_s=30)).details.get("method") is None
+    bad = solve_delays(inst, 2, 2, options=SolveOptions(method="bnb"))
     assert bad.status == "error" and "one classical server" in bad.message

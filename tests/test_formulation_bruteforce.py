@@ -21,6 +21,7 @@ import random
 import pytest
 
 from hqsched.formulation.checker import check_schedule
+from hqsched.formulation.options import ModelOptions, SolveOptions
 from hqsched.formulation.solve import solve_delays
 from hqsched.instances.model import Instance, constant_chain_job
 
@@ -101,8 +102,8 @@ def test_milp_optimum_equals_brute_force_on_200_random_tiny_instances():
         c = rng.choice([1, 1, 2, None])
         q = rng.choice([1, 2])
         weighted = rng.random() < 0.5
-        res = solve_delays(inst, c, q, worker_capacity_ops_per_s=1.0, weighted=weighted,
-                           time_limit_s=20, method="milp")
+        res = solve_delays(inst, c, q, 1.0, SolveOptions(weighted=weighted, time_limit_s=20,
+                                                         method="milp"))
         expected = brute_force(inst, c, q, weighted)
         assert res.status == "optimal", (case, res.message)
         assert check_schedule(inst, res.schedule, c, q, 1.0) == []
@@ -115,8 +116,8 @@ def test_milp_optimum_equals_brute_force_on_200_random_tiny_instances():
 # interference cuts, and both.
 @pytest.mark.parametrize("options", [
     {"subset_cuts": True},
-    {"interference_cuts": True},
-    {"subset_cuts": True, "interference_cuts": True},
+    {"model": ModelOptions(interference_cuts=True)},
+    {"subset_cuts": True, "model": ModelOptions(interference_cuts=True)},
 ], ids=["subset", "interference", "both"])
 def test_c1_options_agree_with_brute_force(options):
     rng = random.Random(20240917)
@@ -124,8 +125,8 @@ def test_c1_options_agree_with_brute_force(options):
         inst = random_tiny(rng)
         q = rng.choice([1, 2])
         weighted = rng.random() < 0.5
-        res = solve_delays(inst, 1, q, worker_capacity_ops_per_s=1.0, weighted=weighted,
-                           time_limit_s=20, **options)
+        res = solve_delays(inst, 1, q, 1.0, SolveOptions(weighted=weighted, time_limit_s=20,
+                                                         **options))
         expected = brute_force(inst, 1, q, weighted)
         assert res.status == "optimal", (case, res.message)
         assert check_schedule(inst, res.schedule, 1, q, 1.0) == []

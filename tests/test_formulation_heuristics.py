@@ -10,6 +10,7 @@ import random
 import pytest
 
 from hqsched.formulation.checker import check_schedule
+from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.repair import list_schedule, local_search, sequence_of, sgs
 from hqsched.formulation.solve import _others_lower_bounds, _srpt_sum, solve_delays
@@ -57,7 +58,7 @@ def test_local_search_returns_a_checked_schedule_no_worse_than_its_seed():
 
 def test_window_bound_never_exceeds_the_other_jobs_delays_at_the_optimum():
     inst = small_instance(4, 2, (4, 6), seed=1, interarrival_s=20)
-    res = solve_delays(inst, 1, 1, time_limit_s=60)
+    res = solve_delays(inst, 1, 1, options=SolveOptions(time_limit_s=60))
     assert res.status == "optimal"
     p = OfflineProblem(inst, 1, 1, 1e9)
     done = res.schedule.completion_s()

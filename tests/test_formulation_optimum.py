@@ -6,6 +6,7 @@ Instances use S = 1 op/s so that classical work equals seconds.
 import pytest
 
 from hqsched.formulation.checker import check_schedule
+from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
 from hqsched.instances.generate import small_instance
 from hqsched.instances.model import Instance, constant_chain_job
@@ -16,7 +17,7 @@ def job(job_id, arrival, pre, post, iterations=0, it=0.0, q=1.0, priority=1):
 
 
 def solve(inst, c, q, **kw):
-    res = solve_delays(inst, c, q, worker_capacity_ops_per_s=1.0, time_limit_s=30, **kw)
+    res = solve_delays(inst, c, q, 1.0, SolveOptions(time_limit_s=30, **kw))
     assert res.schedule is not None
     assert check_schedule(inst, res.schedule, c, q, 1.0) == []
     return res
@@ -60,8 +61,8 @@ def test_quantum_bottleneck_with_two_classical_servers_gives_15():
 
 def test_classical_relaxation_is_a_lower_bound_on_the_finite_capacity_optimum():
     inst = small_instance(3, 2, (4, 6), seed=3, interarrival_s=10)
-    finite = solve_delays(inst, 1, 1, time_limit_s=30)
-    relaxed = solve_delays(inst, None, 1, time_limit_s=30)
+    finite = solve_delays(inst, 1, 1, options=SolveOptions(time_limit_s=30))
+    relaxed = solve_delays(inst, None, 1, options=SolveOptions(time_limit_s=30))
     assert finite.status == relaxed.status == "optimal"
     assert check_schedule(inst, relaxed.schedule, None, 1, 1e9) == []
     assert relaxed.objective <= finite.objective + 1e-6
@@ -69,7 +70,7 @@ def test_classical_relaxation_is_a_lower_bound_on_the_finite_capacity_optimum():
 
 def test_lp_bound_is_below_the_optimum():
     inst = small_instance(3, 2, (4, 6), seed=3, interarrival_s=10)
-    opt = solve_delays(inst, 1, 1, time_limit_s=30)
+    opt = solve_delays(inst, 1, 1, options=SolveOptions(time_limit_s=30))
     lp = lp_bound(inst, 1, 1)
     assert lp.status == "optimal"
     assert lp.best_bound <= opt.objective + 1e-6
@@ -77,9 +78,9 @@ def test_lp_bound_is_below_the_optimum():
 
 def test_warm_start_is_kept_as_incumbent_when_the_solver_has_no_time():
     inst = small_instance(6, 3, (4, 6, 8, 10), seed=2, interarrival_s=20)
-    first = solve_delays(inst, 1, 2, time_limit_s=5)
-    res = solve_delays(inst, 1, 2, time_limit_s=0.01, warm_start=first.schedule,
-                       heuristic_incumbent=False)
+    first = solve_delays(inst, 1, 2, options=SolveOptions(time_limit_s=5))
+    res = solve_delays(inst, 1, 2, options=SolveOptions(time_limit_s=0.01, warm_start=first.schedule,
+                                                        heuristic_incumbent=False))
     assert res.status in ("feasible", "optimal")
     assert res.objective <= first.objective + 1e-6
     assert check_schedule(inst, res.schedule, 1, 2, 1e9) == []
@@ -87,7 +88,8 @@ def test_warm_start_is_kept_as_incumbent_when_the_solver_has_no_time():
 
 def test_time_limit_without_incumbent_is_reported_not_raised():
     inst = small_instance(12, 6, (4, 6, 8, 10), seed=4, interarrival_s=5)
-    res = solve_delays(inst, 1, 2, time_limit_s=0.001, heuristic_incumbent=False, method="milp")
+    res = solve_delays(inst, 1, 2, options=SolveOptions(time_limit_s=0.001, heuristic_incumbent=False,
+                                                        method="milp"))
     assert res.status == "time_limit_no_incumbent"
     assert res.schedule is None and "without a feasible schedule" in res.message
 

@@ -1,10 +1,9 @@
-"""CLI of the offline part: ``hqsched instance generate`` and ``hqsched solve``.
+"""``hqsched instance generate`` and ``hqsched solve``: the offline part's subcommands.
 
-The top-level CLI (src/hqsched/cli.py) calls :func:`register` with its
-subparsers; each subcommand sets ``func(args) -> int`` (the exit code).
-``warm_start_provider(instance, platform) -> Schedule | None`` is how the top
-level plugs in the online simulator as a warm start without this package
-importing ``hqsched.online``.
+Each subcommand sets ``func(args) -> int`` (the exit code). The solver takes
+``warm_start_provider(instance, platform) -> Schedule | None`` as its first
+incumbent; the command plugs in the online simulator's best schedule
+(``formulation`` itself never imports ``online``).
 
 Bad input raises ``InputError``; the top-level CLI prints one line naming the
 file/option and the value and exits with code 2, no traceback.
@@ -15,35 +14,31 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from hqsched.cli.arguments import nonnegative_int, positive_float, positive_int
+from hqsched.cli.arguments import int_list, nonnegative_int, positive_float, positive_int
 from hqsched.errors import InputError
+from hqsched.formulation.options import SolveOptions
+from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
+from hqsched.instances.generate import small_instance
 from hqsched.instances.io import read_instance, write_instance
+from hqsched.instances.model import Instance, Platform
+from hqsched.instances.schedule import Schedule
+from hqsched.online.instance_runs import best_online_schedule
+from hqsched.reports.gantt import write_gantt
 
-
-def _int_list(option: str):
-    def parse(text: str) -> tuple[int, ...]:
-        try:
-            values = tuple(int(v) for v in text.split(",") if v.strip())
-        except ValueError:
-            values = ()
-        if not values or any(v <= 0 for v in values):
-            raise argparse.ArgumentTypeError(
-                f"{option} must be a comma-separated list of positive integers, got {text!r}")
-        return values
-    return parse
+WarmStartProvider = Callable[[Instance, Platform], Schedule | None]
 
 
 def register(subparsers: argparse._SubParsersAction,
-             warm_start_provider: Callable | None = None) -> None:
+             warm_start_provider: WarmStartProvider | None = best_online_schedule) -> None:
     """Add ``instance generate`` and ``solve`` to a top-level argparse subparsers object."""
-    inst = subparsers.add_parser("instance", help="build offline instances")
+    inst = subparsers.add_parser("instance")
     inst_sub = inst.add_subparsers(dest="instance_command", required=True)
     gen = inst_sub.add_parser("generate", help="draw a small instance from the bundled traces")
     gen.add_argument("--jobs", type=positive_int, required=True)
     gen.add_argument("--iterations", type=nonnegative_int, required=True,
                      help="iterations of every job (trace counts are far too large to solve)")
-    gen.add_argument("--qubits", type=_int_list("--qubits"), default=(4, 6, 8, 10))
-    gen.add_argument("--priorities", type=_int_list("--priorities"), default=(1,))
+    gen.add_argument("--qubits", type=int_list, default=(4, 6, 8, 10))
+    gen.add_argument("--priorities", type=int_list, default=(1,))
     gen.add_argument("--seed", type=nonnegative_int, default=0)
     gen.add_argument("--interarrival", type=positive_float, required=True,
                      help="mean gap between Poisson arrivals (s)")
@@ -54,8 +49,7 @@ def register(subparsers: argparse._SubParsersAction,
     gen.add_argument("-o", "--output", required=True, help="instance JSON to write")
     gen.set_defaults(func=_generate)
 
-    solve = subparsers.add_parser(
-        "solve", help="offline optimum (HiGHS via Pyomo, or branch and bound for C = 1)")
+    solve = subparsers.add_parser("solve")
     solve.add_argument("instance", help="instance JSON")
     solve.add_argument("--classical-workers", type=positive_int, default=1)
     solve.add_argument("--quantum-computers", type=positive_int, default=1)
@@ -80,7 +74,6 @@ def register(subparsers: argparse._SubParsersAction,
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from hqsched.instances.generate import small_instance
     # InputError and OSError reach the top-level CLI, which prints one line, exit 2.
     inst = small_instance(args.jobs, args.iterations, args.qubits, args.seed, args.interarrival,
                           args.priorities, args.grid, worker_capacity_ops_per_s=args.worker_capacity)
@@ -90,8 +83,6 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
-    from hqsched.reports.gantt import write_gantt
     inst = read_instance(args.instance)
     classical = None if args.relax_classical else args.classical_workers
     if args.min_capacity is not None:
@@ -101,12 +92,13 @@ def _solve(args: argparse.Namespace) -> int:
                                     args.quantum_computers, args.worker_capacity, args.time_limit)
     else:
         result = solve_delays(inst, classical, args.quantum_computers, args.worker_capacity,
-                              weighted=args.weighted, time_limit_s=args.time_limit,
-                              warm_start_provider=args.warm_start_provider, method=args.method)
+                              SolveOptions(weighted=args.weighted, time_limit_s=args.time_limit,
+                                           warm_start_provider=args.warm_start_provider,
+                                           method=args.method))
     print(result.summary())
     if args.lp_bound and args.min_capacity is None:
-        lp = lp_bound(inst, classical, args.quantum_computers, args.worker_capacity, args.weighted,
-                      args.time_limit)
+        lp = lp_bound(inst, classical, args.quantum_computers, args.worker_capacity,
+                      SolveOptions(weighted=args.weighted, time_limit_s=args.time_limit))
         print(f"lp_bound: {lp.summary()}")
     if result.schedule is not None:
         if args.out:
