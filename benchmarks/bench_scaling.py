@@ -29,13 +29,13 @@ import os
 import tempfile
 import time
 import tracemalloc
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NRT_STATS", "1")  # before numba loads: count its allocations
 
 from numba.core.runtime import rtsys  # noqa: E402
 
+from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units  # noqa: E402
 from hqsched.experiments.results_store import TableWriter  # noqa: E402
 from hqsched.instances.model import Platform  # noqa: E402
 from hqsched.instances.workload import WorkloadSpec  # noqa: E402
@@ -111,8 +111,7 @@ def load_table(policy: str) -> None:
         print(f"{gap:>6} {wall:>8.2f} {events:>10.0f} {events / wall:>10.0f}")
 
 
-def _one(args: tuple[str, int]) -> float:
-    policy, seed = args
+def _one(policy: str, seed: int) -> float:
     return simulate(small_config(policy, 7, 600), seed).summary["events"]
 
 
@@ -122,12 +121,9 @@ def parallel_table(policy: str, replications: int) -> None:
     base = None
     for procs in (1, 2):
         start = time.perf_counter()
-        work = [(policy, seed) for seed in range(replications)]
-        if procs == 1:
-            list(map(_one, work))
-        else:
-            with ProcessPoolExecutor(procs) as pool:
-                list(pool.map(_one, work))
+        # The executor every command uses (processes == 1: in this process).
+        map_units(UnitBatch(_one, policy, range(replications)),
+                  ExecutorOptions(processes=procs, progress=False))
         wall = time.perf_counter() - start
         base = base or wall
         print(f"{procs:>5} {wall:>8.2f} {base / (procs * wall):>10.2f}")

@@ -11,7 +11,7 @@ A campaign file (TOML) has four top-level keys::
     policy = ["fifo", "lifo", "random", "weighted"]
 
 ``[fixed]`` and ``[grid]`` keys are the option names of ``hqsched simulate``
-(:data:`hqsched.experiments.scenario.OPTIONS`, ``-`` or ``_``) and are parsed by
+(``hqsched.experiments.scenario.OPTIONS``, ``-`` or ``_``) and are parsed by
 the same parsers; options that steer a run rather than define a scenario
 (``seeds``, ``out``, ``processes``, ...) are refused there. The grid is the
 Cartesian product of its lists, in file order.
@@ -37,18 +37,17 @@ import itertools
 import json
 import math
 import re
-import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
-from hqsched.experiments.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore, TableOutput
 from hqsched.files import atomic_write_text
+from hqsched.inputs import load_toml, parse_seeds
 from hqsched.online.config import SimulationConfig
 
 #: Top-level keys of a campaign file.
@@ -63,6 +62,8 @@ FAILED_DIR = "failed"
 MAX_KEY_CHARS = 80
 
 _OPTIONS = {o.name: o for o in scn.OPTIONS}
+
+Task = tuple[str, str, int]  # one unit: (unit id, point key, seed)
 
 
 # --------------------------------------------------------------------------
@@ -94,7 +95,7 @@ class Campaign:
     def n_units(self) -> int:
         return len(self.points) * len(self.seeds)
 
-    def units(self) -> list[tuple[str, str, int]]:
+    def units(self) -> list[Task]:
         """(unit id, point key, seed) for every unit, point-major."""
         return [(unit_id(p.key, s), p.key, s) for p in self.points for s in self.seeds]
 
@@ -188,10 +189,7 @@ def load_campaign(name_or_path: str, seeds: Any = None,
     ``max_units``: refuse a campaign of more units (checked before building).
     """
     path = resolve_campaign_file(name_or_path)
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    doc = load_toml(path)
     for key in doc:
         if key not in TOP_KEYS:
             raise InputError(f"{path}: unknown key {key!r} (known: {', '.join(TOP_KEYS)}; "
@@ -203,9 +201,9 @@ def load_campaign(name_or_path: str, seeds: Any = None,
         if key in doc and not isinstance(doc[key], dict):
             raise InputError(f"{path}: {key}: must be a table [{key}], got {doc[key]!r}")
     if seeds is not None:
-        seed_list = scn.parse_seeds(seeds, "--seeds")
+        seed_list = parse_seeds(seeds, "--seeds")
     elif "seeds" in doc:
-        seed_list = scn.parse_seeds(doc["seeds"], f"{path}: seeds")
+        seed_list = parse_seeds(doc["seeds"], f"{path}: seeds")
     else:
         raise InputError(f"{path}: seeds: missing (e.g. seeds = \"0-99\"), or pass --seeds")
 
@@ -299,7 +297,7 @@ def _scenario(path: Path, fixed: dict[str, Any], fixed_raw: dict[str, tuple[Any,
 def point_key(values: dict[str, Any]) -> str:
     """Readable, stable key of a grid point: ``name=value`` joined by ``,`` (file order).
 
-    ``base`` for an empty grid. Keys longer than :data:`MAX_KEY_CHARS` keep a
+    ``base`` for an empty grid. Keys longer than ``MAX_KEY_CHARS`` keep a
     prefix and a hash of the full key, so ids stay unique and file names short.
     """
     if not values:
@@ -340,24 +338,16 @@ def _jsonable(v: Any) -> Any:
 # One unit (runs in a worker: local process or Ray task)
 # --------------------------------------------------------------------------
 
-@dataclass
-class UnitOutcome:
-    """What a worker sends back: a result or the traceback of the failure."""
-
-    unit: str
-    summary: dict[str, Any] | None = None
-    jobs: dict[str, Any] | None = None
-    error: str | None = None
-
-
-def run_unit(unit: str, config: SimulationConfig, seed: int) -> UnitOutcome:
-    """Simulate one (scenario, seed); any exception becomes an outcome, not a crash."""
-    try:
-        from hqsched.online.engine import simulate
-        result = simulate(config, seed)
-        return UnitOutcome(unit, summary=result.summary, jobs=result.jobs)
-    except Exception:  # noqa: BLE001 - recorded with its traceback, the campaign goes on
-        return UnitOutcome(unit, error=traceback.format_exc())
+def run_unit(scenarios: Mapping[str, SimulationConfig], task: Task,
+             table: TableOutput) -> dict[str, Any]:
+    """Simulate one (scenario, seed) in a worker; write its per-job records (in arrival
+    order) to ``table`` and return its summary (a stored unit of the executor)."""
+    from hqsched.online.engine import simulate
+    _, key, seed = task
+    result = simulate(scenarios[key], seed)
+    assert result.jobs is not None  # no sink: the records are in the result
+    table.write(result.jobs)
+    return result.summary
 
 
 # --------------------------------------------------------------------------

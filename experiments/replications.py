@@ -2,12 +2,14 @@
 
 Each replication depends only on ``(config, seed)`` (MODEL.md: all randomness
 from seeded generators), so the results are bit-identical whatever the
-process count or the order in which workers finish.
+process count or the order in which workers finish. The replications are
+units of the one executor (``hqsched.experiments.executor``: processes,
+progress bar, Ctrl-C and resume rules).
 
-``config`` is a :class:`SimulationConfig`, or any picklable object with
+``config`` is a ``SimulationConfig``, or any picklable object with
 ``config_for(seed) -> SimulationConfig`` and ``manifest() -> dict`` (used for
 trace-driven replays whose chains are drawn per seed, see
-:class:`hqsched.experiments.scenario.SampledReplay`).
+``hqsched.experiments.scenario.SampledReplay``).
 
 With an output directory, each replication streams its per-job records into
 its unit's table as jobs leave the system (the process that simulates writes
@@ -20,16 +22,12 @@ arrival order, like an in-memory table.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from tqdm import tqdm
-
-from hqsched.experiments.results_store import ResultStore
+from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units, run_stored_units
+from hqsched.experiments.results_store import ResultStore, TableOutput
 from hqsched.online.config import JOB_DTYPES, JOB_ORDER, ReplicationResult, SimulationConfig
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ class PerSeedScenario(Protocol):
     def manifest(self) -> dict[str, Any]: ...
 
 
-Scenario = SimulationConfig | PerSeedScenario
+Scenario: TypeAlias = SimulationConfig | PerSeedScenario
 
 
 def unit_id(seed: int) -> str:
@@ -61,29 +59,11 @@ def run_one(scenario: Scenario, seed: int, sink: RecordSink | None = None) -> Re
     return simulate(config_for(scenario, seed), seed, sink)
 
 
-def run_to_store(scenario: Scenario, seed: int, store: ResultStore | None) -> ReplicationResult:
-    """One replication; with a store, its records streamed into the unit's table file
-    (complete when this returns; the caller writes the summary)."""
-    if store is None:
-        return run_one(scenario, seed)
-    with store.open_table(unit_id(seed), JOB_DTYPES) as table:
-        return run_one(scenario, seed, table.write)
-
-
-# The scenario is sent to each worker once (pool initializer), not with every
-# seed: an instance can be large.
-_WORKER_SCENARIO: Scenario | None = None
-_WORKER_STORE: ResultStore | None = None
-
-
-def _init_worker(scenario: Scenario, store: ResultStore | None) -> None:
-    global _WORKER_SCENARIO, _WORKER_STORE
-    _WORKER_SCENARIO, _WORKER_STORE = scenario, store
-
-
-def _run_in_worker(seed: int) -> ReplicationResult:
-    assert _WORKER_SCENARIO is not None
-    return run_to_store(_WORKER_SCENARIO, seed, _WORKER_STORE)
+def run_to_table(scenario: Scenario, seed: int, table: TableOutput) -> ReplicationResult:
+    """One replication, its records streamed into ``table`` as jobs leave the system (a
+    stored unit of the executor: the driver writes the summary)."""
+    with table.stream(JOB_DTYPES) as sink:
+        return run_one(scenario, seed, sink)
 
 
 def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str | None = None,
@@ -92,62 +72,40 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
                      force_progress: bool = False) -> list[ReplicationResult]:
     """Run one replication per seed; results in the order of ``seeds``.
 
-    ``processes``: None = ``os.cpu_count()``, 1 = in this process (no pool).
+    ``processes``: None = all cores, 1 = in this process (no pool).
     ``out_dir``: each replication is saved there as it runs (records streamed,
     see the module docstring); ones already there (same scenario, see
-    :meth:`ResultStore.claim`) are not recomputed. The results' ``jobs`` are
-    then read from disk when first used. ``progress``: a tqdm bar on stderr
-    when it is a terminal (always with ``force_progress``).
+    ``ResultStore.claim``) are not recomputed. The results' ``jobs`` are
+    then read from disk when first used. Without it, they are in memory.
+    ``progress``: a tqdm bar on stderr when it is a terminal (always with
+    ``force_progress``).
     """
     from hqsched.experiments.scenario import describe  # scenario -> JSON manifest
 
     seeds = _check_seeds(seeds)
-    store = None
-    if out_dir is not None:
-        store = ResultStore(out_dir, fmt)
-        store.claim(describe(config), overwrite=overwrite)
+    options = ExecutorOptions(processes=processes, progress=progress,
+                              force_progress=force_progress)
+    if out_dir is None:
+        return map_units(UnitBatch(run_one, config, seeds, "replications", "rep"), options)
 
+    store = ResultStore(out_dir, fmt)
+    store.claim(describe(config), overwrite=overwrite)
     results: dict[int, ReplicationResult] = {}
-    todo = []
-    for seed in seeds:
-        if store is not None and store.has(unit_id(seed)):
-            results[seed] = ReplicationResult(seed=seed, summary=store.load_summary(unit_id(seed)),
-                                              jobs=store.lazy_table(unit_id(seed), JOB_ORDER))
-        else:
-            todo.append(seed)
 
-    disable = not progress or (not force_progress and not sys.stderr.isatty())
-    bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="rep",
-               desc="replications", file=sys.stderr, disable=disable)
+    def stored(seed: int, result: ReplicationResult) -> None:
+        result.jobs = store.lazy_table(unit_id(seed), JOB_ORDER)
+        results[seed] = result
 
-    def finished(result: ReplicationResult) -> None:
-        if store is not None:  # the table is on disk already: the summary completes the unit
-            unit = unit_id(result.seed)
-            store.save_summary(unit, result.summary, JOB_DTYPES)
-            result.jobs = store.lazy_table(unit, JOB_ORDER)
-        results[result.seed] = result
-        bar.update(1)
-
-    try:
-        workers = min(processes or os.cpu_count() or 1, len(todo))
-        if workers <= 1:
-            for seed in todo:
-                finished(run_to_store(config, seed, store))
-        elif todo:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                     initargs=(config, store)) as pool:
-                futures = [pool.submit(_run_in_worker, seed) for seed in todo]
-                try:
-                    for future in as_completed(futures):
-                        finished(future.result())
-                except BaseException:
-                    # Finished work is already on disk; do not wait for the rest.
-                    for f in futures:
-                        f.cancel()
-                    raise
-    finally:
-        bar.close()
+    skipped = run_stored_units(UnitBatch(run_to_table, config, seeds, "replications", "rep"),
+                               store, unit_id, stored, options, summary_of=_summary)
+    for seed in skipped:
+        stored(seed, ReplicationResult(seed=seed, summary=store.load_summary(unit_id(seed)),
+                                       jobs=None))
     return [results[s] for s in seeds]
+
+
+def _summary(result: ReplicationResult) -> dict[str, float]:
+    return result.summary
 
 
 def _check_seeds(seeds: Iterable[int]) -> list[int]:

@@ -1,7 +1,8 @@
 """A directory of finished units of work, written atomically, for resumable runs.
 
 A *unit* is one piece of work with a stable id (``seed-000003`` for a
-replication; a campaign will use ``<grid-point>/seed-000003`` or similar).
+replication, ``<grid point>/seed-000003`` for a campaign, ``instance-000003``
+for the gap study).
 Each finished unit is two files::
 
     <root>/replications/<unit_id>.json   scalar summary + column dtypes
@@ -10,11 +11,14 @@ Each finished unit is two files::
 The table is written first and the JSON last, both via a temporary file and
 ``os.replace``, so the JSON's presence means the unit is complete: a crash
 leaves at worst an orphan table that the rerun overwrites. A table can be
-*streamed*: :meth:`ResultStore.open_table` gives a :class:`TableWriter` that
+*streamed*: ``ResultStore.open_table`` gives a ``TableWriter`` that
 appends blocks of rows to the temporary file (CSV rows, or Parquet row
 groups) and renames it only when closed without error; the summary
-(:meth:`ResultStore.save_summary`) follows. Rows are stored in the order they
-were written; :meth:`ResultStore.load` can sort them (``order_by``).
+(``ResultStore.save_summary``) follows. Rows are stored in the order they
+were written; ``ResultStore.load`` can sort them (``order_by``). The
+executor (``hqsched.experiments.executor.run_stored_units``) splits the two:
+the worker that computes a unit writes its table through a ``TableOutput``,
+the driver then writes the summary.
 
 ``<root>/config.json`` (the *manifest*) describes what produced the units;
 a rerun with a different manifest is refused unless asked to overwrite.
@@ -32,7 +36,8 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +50,8 @@ FORMATS = ("csv", "parquet")
 MANIFEST = "config.json"
 SUMMARY_DIR = "replications"
 TABLE_DIR = "jobs"
+#: Rows formatted at once when writing CSV (bounds the text held; the file is the same).
+CSV_ROWS_PER_SLICE = 8192
 
 
 def require_format(fmt: str) -> None:
@@ -57,6 +64,11 @@ def require_format(fmt: str) -> None:
         except ImportError:
             raise InputError("--format parquet: needs pyarrow, which is not installed "
                              "(pip install 'hqsched[parquet]'), or use --format csv") from None
+
+
+def table_dtypes(columns: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """The stored type of each column: its numpy dtype string, or "str" for text."""
+    return {k: v.dtype.str if v.dtype.kind not in ("U", "O") else "str" for k, v in columns.items()}
 
 
 class ResultStore:
@@ -115,8 +127,7 @@ class ResultStore:
              table: Mapping[str, np.ndarray]) -> None:
         """Write one finished unit: table first, then the summary that marks it complete."""
         columns = {k: np.asarray(v) for k, v in table.items()}
-        dtypes = {k: v.dtype.str if v.dtype.kind != "U" and v.dtype.kind != "O" else "str"
-                  for k, v in columns.items()}
+        dtypes = table_dtypes(columns)
         with self.open_table(unit_id, dtypes) as writer:
             writer.write(columns)
         self.save_summary(unit_id, summary, dtypes)
@@ -146,7 +157,7 @@ class ResultStore:
 
     def load_table(self, unit_id: str, dtypes: Mapping[str, str],
                    order_by: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """The table of a unit (see :meth:`load`)."""
+        """The table of a unit (see ``load``)."""
         if self.fmt == "csv":
             table = _table_from_csv(self.table_path(unit_id), dtypes)
         else:
@@ -159,7 +170,7 @@ class ResultStore:
         return table
 
     def lazy_table(self, unit_id: str, order_by: Sequence[str] | None = None) -> StoredTable:
-        """The unit's table as a mapping read from disk at first use (see :class:`StoredTable`)."""
+        """The unit's table as a mapping read from disk at first use (see ``StoredTable``)."""
         return StoredTable(self, unit_id, order_by)
 
 
@@ -195,7 +206,7 @@ class TableWriter:
 
     Writes to a temporary file next to ``path`` and renames it to ``path`` on
     a clean exit (deletes it on an error), so ``path`` exists only complete.
-    CSV cells are written as :meth:`ResultStore.save` always has (floats by
+    CSV cells are written as ``ResultStore.save`` always has (floats by
     ``repr``, NaN empty); Parquet gets one row group per block (pyarrow).
     """
 
@@ -228,8 +239,11 @@ class TableWriter:
             return
         self.rows += n
         if self.fmt == "csv":
-            cols = [np.asarray(block[k]).tolist() for k in self.dtypes]
-            self._csv.writerows([_format_cell(c[i]) for c in cols] for i in range(n))
+            # In slices: the cells as Python objects take ~10x the arrays' memory.
+            columns = [np.asarray(block[k]) for k in self.dtypes]
+            for start in range(0, n, CSV_ROWS_PER_SLICE):
+                cols = [c[start:start + CSV_ROWS_PER_SLICE].tolist() for c in columns]
+                self._csv.writerows([_format_cell(c[i]) for c in cols] for i in range(len(cols[0])))
         else:
             import pyarrow as pa
             arrays = [pa.array(np.asarray(block[k], dtype=str) if dt == "str" else
@@ -254,6 +268,50 @@ class TableWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(complete=exc_type is None)
+
+
+class TableOutput:
+    """Where one unit's work puts its per-job table (a stored unit of the executor).
+
+    ``stream(dtypes)`` gives a sink for blocks of rows (the engine's
+    ``RecordSink``); ``write(table)`` writes a whole table at once, as
+    ``ResultStore.save`` does. The rows go to the unit's temporary table
+    file in ``store``, renamed when the block ends without error; with no
+    ``store`` (a worker that cannot see the store's files) they are kept as
+    ``blocks`` for the driver to write, which gives the same file.
+    """
+
+    def __init__(self, store: ResultStore | None, unit_id: str) -> None:
+        self._store, self._unit_id = store, unit_id
+        self.dtypes: dict[str, str] | None = None
+        self.blocks: list[dict[str, np.ndarray]] | None = None
+
+    @contextmanager
+    def stream(self, dtypes: Mapping[str, str]
+               ) -> Iterator[Callable[[Mapping[str, np.ndarray]], None]]:
+        """A sink for blocks of rows with columns (and numpy types, or "str") ``dtypes``."""
+        if self.dtypes is not None:
+            raise RuntimeError(f"unit {self._unit_id}: a unit has one table")
+        if self._store is not None:
+            with self._store.open_table(self._unit_id, dtypes) as writer:
+                yield writer.write
+        else:
+            blocks: list[dict[str, np.ndarray]] = []
+
+            def keep(block: Mapping[str, np.ndarray]) -> None:
+                if list(block) != list(dtypes):
+                    raise ValueError(f"table columns {list(block)} differ from {list(dtypes)}")
+                # A copy: a producer may reuse its buffers for the next block.
+                blocks.append({k: np.array(v) for k, v in block.items()})
+            yield keep
+            self.blocks = blocks
+        self.dtypes = dict(dtypes)
+
+    def write(self, table: Mapping[str, Any]) -> None:
+        """The whole table at once; column types as ``ResultStore.save`` infers them."""
+        columns = {k: np.asarray(v) for k, v in table.items()}
+        with self.stream(table_dtypes(columns)) as sink:
+            sink(columns)
 
 
 def _summary_of(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 """Scenarios from command-line options and TOML files (same option names in both).
 
-One table of options (:data:`OPTIONS`) drives both argparse and the TOML
+One table of options (``OPTIONS``) drives both argparse and the TOML
 reader: a TOML key is a long option name with ``-`` or ``_``. Precedence:
 built-in defaults (the paper's small scenario, Table 2) < TOML file <
 command line. Relative paths in a TOML file (``traces``, ``instance``) are
 relative to the file's directory; ``out`` is relative to the working
 directory.
 
-Every error is one :class:`InputError` line naming the option (``--warmup``)
+Every error is one ``InputError`` line naming the option (``--warmup``)
 or the file and key (``small.toml: warmup``), and the offending value.
 """
 
@@ -17,17 +17,25 @@ import argparse
 import csv
 import hashlib
 import math
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from hqsched.errors import InputError
 from hqsched.experiments.results_store import FORMATS, require_format
+from hqsched.inputs import (
+    load_toml,
+    parse_choice,
+    parse_duration,
+    parse_flag,
+    parse_int_list,
+    parse_positive_float,
+    parse_positive_int,
+    parse_seeds,
+    parse_text,
+)
 from hqsched.instances.io import CHAIN_COLUMNS, instance_to_dict, read_instance, read_job_csv
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.streams import stream
@@ -36,123 +44,9 @@ from hqsched.instances.workload import FILL_IN_CHOICES, JobSampler, WorkloadSpec
 from hqsched.online.config import CLASSICAL_MODES, SimulationConfig
 
 # --------------------------------------------------------------------------
-# Value parsers: (raw value from argv or TOML, where) -> value
+# Value parsers: (raw value from argv or TOML, where) -> value; the generic
+# ones (durations, seeds, integers, ...) are in hqsched.inputs.
 # --------------------------------------------------------------------------
-
-_UNITS_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([smhd]?)\s*$")
-
-
-def parse_duration(value: Any, where: str, allow_zero: bool = False,
-                   allow_inf: bool = False) -> float:
-    """``7d``, ``12h``, ``30m``, ``600s``, ``600`` (or a TOML number) -> seconds."""
-    if isinstance(value, bool):
-        raise InputError(f"{where}: must be a duration like 7d, 12h, 30m, 600s or 600, "
-                         f"got {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif allow_inf and str(value).strip().lower() in ("inf", "infinity"):
-        seconds = math.inf
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise InputError(f"{where}: must be a duration like 7d, 12h, 30m, 600s or 600, "
-                             f"got {value!r}")
-        seconds = float(m.group(1)) * _UNITS_S[m.group(2)]
-    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not allow_zero) \
-            or (math.isinf(seconds) and not allow_inf):
-        need = ">= 0" if allow_zero else "> 0"
-        raise InputError(f"{where}: must be a finite duration {need}, got {value!r}")
-    return seconds
-
-
-def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
-    """``0-19`` (inclusive range), ``1,5,9``, ``0-3,10``, ``n=20`` (= 0-19), or a TOML list/int."""
-    bad = InputError(f"{where}: seeds must look like 0-19, 1,5,9 or n=20 (integers >= 0), "
-                     f"got {value!r}")
-    if isinstance(value, bool):
-        raise bad
-    if isinstance(value, int):
-        parts = [str(value)]
-    elif isinstance(value, list):
-        parts = [str(v) for v in value]
-    else:
-        text = str(value).replace(" ", "")
-        m = re.fullmatch(r"n=(\d+)", text)
-        if m:
-            if int(m.group(1)) == 0:
-                raise bad
-            return tuple(range(int(m.group(1))))
-        parts = text.split(",")
-    seeds: list[int] = []
-    for part in parts:
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part.strip())
-        if not m:
-            raise bad
-        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-        if hi < lo:
-            raise InputError(f"{where}: seed range {part!r} is empty (end before start)")
-        seeds.extend(range(lo, hi + 1))
-    if not seeds:
-        raise bad
-    if len(set(seeds)) != len(seeds):
-        dup = next(s for s in seeds if seeds.count(s) > 1)
-        raise InputError(f"{where}: seed {dup} is given more than once in {value!r}")
-    return tuple(seeds)
-
-
-def _positive_int(value: Any, where: str) -> int:
-    try:
-        if isinstance(value, bool) or isinstance(value, float):
-            raise ValueError
-        n = int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: must be a positive integer, got {value!r}") from None
-    if n <= 0:
-        raise InputError(f"{where}: must be a positive integer, got {value!r}")
-    return n
-
-
-def _positive_float(value: Any, where: str) -> float:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: must be a positive number, got {value!r}") from None
-    if not (math.isfinite(x) and x > 0):
-        raise InputError(f"{where}: must be a positive finite number, got {value!r}")
-    return x
-
-
-def _int_list(value: Any, where: str) -> tuple[int, ...]:
-    items = value if isinstance(value, list) else str(value).split(",")
-    if not items or items == [""]:
-        raise InputError(f"{where}: must be a comma list of positive integers, got {value!r}")
-    out = tuple(_positive_int(v.strip() if isinstance(v, str) else v, where) for v in items)
-    if len(set(out)) != len(out):
-        raise InputError(f"{where}: values must be distinct, got {value!r}")
-    return out
-
-
-def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
-    def parse(value: Any, where: str) -> str:
-        if value not in choices:
-            raise InputError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
-        return str(value)
-    return parse
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"{where}: must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _flag(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise InputError(f"{where}: must be true or false, got {value!r}")
-    return value
 
 
 def registered_policies() -> tuple[str, ...]:
@@ -201,34 +95,34 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("interarrival", parse_duration, 600.0,
            "mean inter-arrival time of the Poisson arrivals (600, 600s, 10m; default 600 s)", "T"),
-    Option("classical-workers", _positive_int, 1, "C, classical workers (default 1)", "C"),
-    Option("worker-capacity", _positive_float, 1e9,
+    Option("classical-workers", parse_positive_int, 1, "C, classical workers (default 1)", "C"),
+    Option("worker-capacity", parse_positive_float, 1e9,
            "S, capacity of one classical worker in operations/s (default 1e9)", "S"),
-    Option("quantum-computers", _positive_int, 4, "Q, quantum computers (default 4)", "Q"),
-    Option("max-classical", _positive_int, 40,
+    Option("quantum-computers", parse_positive_int, 4, "Q, quantum computers (default 4)", "Q"),
+    Option("max-classical", parse_positive_int, 40,
            "C_max: admit a job only if active classical tasks < C_max (default 40)", "N"),
-    Option("max-quantum", _positive_int, 40,
+    Option("max-quantum", parse_positive_int, 40,
            "Q_max: admit a job only if pending quantum tasks < Q_max (default 40)", "N"),
-    Option("no-admission", _flag, False, "admission control off: every job is accepted",
+    Option("no-admission", parse_flag, False, "admission control off: every job is accepted",
            flag=True),
     Option("policy", parse_policies, "all",
            "quantum scheduling policy: fifo, lifo, random, weighted, a comma list or all "
            "(one sub-directory and table per policy; default all, as the paper)", "P"),
-    Option("classical-mode", _choice(CLASSICAL_MODES), "serverless",
+    Option("classical-mode", parse_choice(CLASSICAL_MODES), "serverless",
            "serverless (processor sharing, default) or dedicated (FIFO servers)", "MODE"),
-    Option("qubits", _int_list, (4, 6, 8, 10), "qubit counts drawn uniformly (default 4,6,8,10)",
+    Option("qubits", parse_int_list, (4, 6, 8, 10), "qubit counts drawn uniformly (default 4,6,8,10)",
            "LIST"),
-    Option("priorities", _int_list, (1, 2, 4), "priorities drawn uniformly (default 1,2,4)",
+    Option("priorities", parse_int_list, (1, 2, 4), "priorities drawn uniformly (default 1,2,4)",
            "LIST"),
-    Option("quantum-target", _text, "ibm-fastest",
+    Option("quantum-target", parse_text, "ibm-fastest",
            "quantum time target: ibm-fastest (default), ibm:<backend> or measured", "TARGET"),
-    Option("fill-in", _choice(FILL_IN_CHOICES), "none",
+    Option("fill-in", parse_choice(FILL_IN_CHOICES), "none",
            "gaps in the traces: none (error, default) or interpolate", "RULE"),
-    Option("iteration-scale", _positive_float, 1.0,
+    Option("iteration-scale", parse_positive_float, 1.0,
            "multiply each job's iteration count by this (default 1 = the paper's workload)", "X"),
-    Option("traces", _text, None, "trace directory (default: the bundled traces)", "DIR",
+    Option("traces", parse_text, None, "trace directory (default: the bundled traces)", "DIR",
            is_path=True),
-    Option("instance", _text, None,
+    Option("instance", parse_text, None,
            "replay a job list instead of the stochastic workload: inst.json or jobs.csv",
            "FILE", is_path=True),
     Option("duration", lambda v, w: parse_duration(v, w, allow_inf=True), 7 * 86400.0,
@@ -238,15 +132,15 @@ OPTIONS: tuple[Option, ...] = (
            "metrics ignore arrivals before this time (default 12h; with --instance: 0)", "T"),
     Option("seeds", parse_seeds, tuple(range(10)),
            "replication seeds: 0-19, 1,5,9 or n=20 (default 0-9)", "SEEDS"),
-    Option("out", _text, None, "output directory; reruns resume from it (default: none, "
+    Option("out", parse_text, None, "output directory; reruns resume from it (default: none, "
            "results are only printed)", "DIR"),
-    Option("processes", _positive_int, None, "worker processes (default: all cores; 1 = no pool)",
+    Option("processes", parse_positive_int, None, "worker processes (default: all cores; 1 = no pool)",
            "N"),
-    Option("format", _choice(FORMATS), "csv", "per-job record files: csv (default) or parquet",
+    Option("format", parse_choice(FORMATS), "csv", "per-job record files: csv (default) or parquet",
            "FMT"),
-    Option("overwrite", _flag, False, "discard results of a different scenario in --out",
+    Option("overwrite", parse_flag, False, "discard results of a different scenario in --out",
            flag=True),
-    Option("progress", _flag, False, "show the progress bar even when stderr is not a terminal",
+    Option("progress", parse_flag, False, "show the progress bar even when stderr is not a terminal",
            flag=True),
 )
 
@@ -254,10 +148,10 @@ _BY_NAME = {o.name: o for o in OPTIONS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add every option of :data:`OPTIONS` plus ``--config`` to ``parser``.
+    """Add every option of ``OPTIONS`` plus ``--config`` to ``parser``.
 
     Values stay raw strings (and absent when not given), so that the TOML
-    file can fill the rest and errors are reported by :func:`build_plan`.
+    file can fill the rest and errors are reported by ``build_plan``.
     """
     parser.add_argument("--config", metavar="FILE",
                         help="scenario TOML file (keys = these option names); "
@@ -287,21 +181,10 @@ class Settings:
         return self.values[name]
 
 
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """The top-level table of a TOML file; a missing or malformed file is an InputError."""
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"--config {path}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
-
-
 def read_toml(path: str | Path) -> dict[str, tuple[Any, str]]:
     """Raw values of a scenario file: option name -> (value, 'file: key')."""
     path = Path(path)
-    data = load_toml(path)
+    data = load_toml(path, "--config")
     out: dict[str, tuple[Any, str]] = {}
     for key, value in data.items():
         name = key.replace("_", "-")
@@ -436,10 +319,10 @@ def build_plan(settings: Settings) -> Plan:
             else:
                 _check_workload(spec, s)
                 for p in policies:
-                    scenarios[p] = SampledReplay(str(path), spec, s["traces"],
-                                                 {"policy": p, **common})
+                    sampled = SampledReplay(str(path), spec, s["traces"], {"policy": p, **common})
+                    scenarios[p] = sampled
                 # Surface bad rows now, not in a worker.
-                next(iter(scenarios.values())).config_for(s["seeds"][0])
+                sampled.config_for(s["seeds"][0])
         else:
             raise InputError(f"{where}: must be a .json instance or a .csv job list, "
                              f"got {str(path)!r}")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from hqsched import tables
 from hqsched.files import atomic_write_text
 from hqsched.online.config import SUMMARY_FIELDS, ReplicationResult
 
@@ -56,8 +57,11 @@ def summarize(results: Sequence[ReplicationResult]) -> pd.DataFrame:
 
 def jobs_frame(results: Sequence[ReplicationResult]) -> pd.DataFrame:
     """Every job record of every seed in one frame, with a ``seed`` column."""
-    frames = [pd.DataFrame({"seed": r.seed, **{k: np.asarray(v) for k, v in r.jobs.items()}})
-              for r in results]
+    frames = []
+    for r in results:
+        if r.jobs is None:
+            raise ValueError(f"seed {r.seed}: no job records in this result (they went to a sink)")
+        frames.append(pd.DataFrame({"seed": r.seed, **{k: np.asarray(v) for k, v in r.jobs.items()}}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -137,12 +141,7 @@ def format_table(summary: pd.DataFrame, title: str = "") -> str:
         else:
             ci = "n/a (needs >= 2 seeds)" if n == 1 else "n/a (no value)"
         body.append((f"{label}{' (' + unit + ')' if unit else ''}", mean, ci, str(n)))
-    widths = [max(len(r[k]) for r in [header, *body]) for k in range(4)]
-    def fmt(r):
-        return "  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]),
-                                   r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip()
-    lines += [fmt(header), "  ".join("-" * w for w in widths)]
-    lines += [fmt(r) for r in body]
+    lines.append(tables.format_table(header, body, align="<><>"))
     if n_max == 1:
         lines.append("(one seed: no confidence interval; run more seeds for one)")
     return "\n".join(lines)

@@ -55,8 +55,8 @@ class SimulationConfig:
 class ReplicationResult:
     """Outcome of one replication.
 
-    ``summary``: flat scalar metrics (see :data:`SUMMARY_FIELDS`).
-    ``jobs``: per-job columns (see :data:`JOB_FIELDS`), one entry per arrival
+    ``summary``: flat scalar metrics (see ``SUMMARY_FIELDS``).
+    ``jobs``: per-job columns (see ``JOB_FIELDS``), one entry per arrival
     in the measurement window (dropped jobs included, status says which),
     plus jobs still active at the end (censored), in arrival order; None when
     the records went to a sink instead (``simulate(config, seed, sink)``).

@@ -36,6 +36,8 @@ def record_delays_s(result: ReplicationResult, jobs: int, weighted: bool = False
     """Sum of (priority-weighted) delays from the per-job records (s); NaN unless all
     ``jobs`` completed."""
     records = result.jobs
+    if records is None:
+        raise ValueError("record_delays_s: the result has no job records (they went to a sink)")
     if int(np.sum(records["status"] == "completed")) != jobs:
         return math.nan
     w = records["priority"].astype(float) if weighted else 1.0
@@ -44,5 +46,10 @@ def record_delays_s(result: ReplicationResult, jobs: int, weighted: bool = False
 
 def best_online_schedule(instance: Instance, platform: Platform, weighted: bool = False) -> Schedule:
     """The dedicated-mode schedule with the smallest sum of (weighted) delays over all policies."""
-    candidates = [run_instance(instance, platform, name).schedule for name in sorted(POLICIES)]
+    candidates = []
+    for name in sorted(POLICIES):
+        schedule = run_instance(instance, platform, name).schedule
+        if schedule is None:  # run_instance records it; None would be an engine bug
+            raise RuntimeError(f"policy {name}: the simulator returned no schedule")
+        candidates.append(schedule)
     return min(candidates, key=lambda s: s.sum_delays_s(instance, weighted))

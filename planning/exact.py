@@ -4,7 +4,7 @@ Problem (MODEL.md, "Minimal capacity"): all jobs known in advance, dedicated
 servers, every job's delay ``delta_i = completion of its last task - t_i``
 at most ``delta_max`` (seconds). Minimise:
 
-- ``classical``: C at a given Q -- :func:`formulation.solve.solve_min_capacity`;
+- ``classical``: C at a given Q -- ``formulation.solve.solve_min_capacity``;
 - ``quantum``: Q at a given C -- the same;
 - ``cost``: ``a*C + b*Q`` over ``C in classical_range``, ``Q in quantum_range``.
   Candidate pairs are enumerated in increasing cost order (ties: smaller C,
@@ -18,7 +18,7 @@ at most ``delta_max`` (seconds). Minimise:
   and the report says so.
 
 Checks on the answer (independent of the solver's claim):
-1. the returned schedule passes :func:`formulation.checker.check_schedule` at
+1. the returned schedule passes ``formulation.checker.check_schedule`` at
    the answer's (C, Q) and every job's delay, recomputed from the schedule,
    is <= ``delta_max`` (tolerance 1e-9 relative);
 2. one server fewer of the minimised resource is proven infeasible: by the
@@ -189,6 +189,7 @@ def _plan_cost(instance: Instance, delta_max_s: float, s: float, time_limit_s: f
         if outcome == "infeasible":
             infeasible.append((c, q))
         elif outcome == "feasible":
+            assert schedule is not None  # feasibility() returns one with "feasible"
             ok, max_delay, problems = verify(instance, schedule, c, q, delta_max_s, s)
             unknown = [p for p in seen[:-1] if p.outcome == "unknown"]
             msg = (f"cheapest (C, Q) under delta_max={delta_max_s:g} s at cost "
@@ -200,8 +201,8 @@ def _plan_cost(instance: Instance, delta_max_s: float, s: float, time_limit_s: f
                 msg += "; verification problems: " + "; ".join(problems[:3])
             return ExactPlan("cost", delta_max_s, c, q, ok and not unknown, ok, max_delay,
                              schedule, msg, pairs=seen)
-    unknown = sum(p.outcome == "unknown" for p in seen)
+    n_unknown = sum(p.outcome == "unknown" for p in seen)
     return ExactPlan("cost", delta_max_s, None, None, False, False, None, None,
                      f"no (C, Q) in C {crange[0]}-{crange[1]}, Q {qrange[0]}-{qrange[1]} is proven "
-                     f"feasible under delta_max={delta_max_s:g} s ({unknown} unknown); widen "
+                     f"feasible under delta_max={delta_max_s:g} s ({n_unknown} unknown); widen "
                      f"--classical-range/--quantum-range or relax --delta-max", pairs=seen)

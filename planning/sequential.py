@@ -1,5 +1,5 @@
 """Statistics of simulation-based capacity planning: the sequential feasibility test and
-the paired test for non-monotonicity (used by :mod:`hqsched.planning.simulated`).
+the paired test for non-monotonicity (used by ``hqsched.planning.simulated``).
 
 Per-seed values
     Each replication (one seed) gives one value per target metric: its drop
@@ -7,7 +7,7 @@ Per-seed values
     replication summary. Seeds are independent replications, so the per-seed
     values of one candidate are i.i.d. and, over a few seeds, close enough to
     normal for Student t bounds (the same assumption as the t CIs of
-    :mod:`hqsched.experiments.statistics`). A seed whose value is NaN (no job completed
+    ``hqsched.experiments.statistics``). A seed whose value is NaN (no job completed
     in the window) is left out; a metric with no finite value at all counts as
     +inf (nothing completed is a violation of any job-time target).
 
@@ -142,7 +142,7 @@ def paired_worse(metric: str, less: tuple[int, int], more: tuple[int, int],
     """Paired one-sided t-test that ``metric`` is larger (worse) at ``more``; None if n < 2.
 
     ``x_less``/``x_more`` are per-seed values in the same seed order; pairs
-    where either is NaN are left out. ``significant`` is set by :func:`bonferroni`.
+    where either is NaN are left out. ``significant`` is set by ``bonferroni``.
     """
     k = min(len(x_less), len(x_more))
     a, b = np.asarray(x_less[:k], float), np.asarray(x_more[:k], float)

@@ -3,14 +3,14 @@
 Candidates are the pairs ``C in classical_range`` x ``Q in quantum_range``
 (inclusive), with cost ``a*C + b*Q`` (``--cost "C=a,Q=b"``). Targets are any
 subset of: drop probability <= P, p95 job time <= T, mean job time <= T
-(per-seed replication values; statistics in :mod:`hqsched.planning.sequential`).
+(per-seed replication values; statistics in ``hqsched.planning.sequential``).
 
 Search (no monotonicity assumed)
     The paper (Section IV-B, Figs. 12-14) shows that the drop probability is
     NOT monotone in C (processor sharing makes more jobs linger in the
     classical pool, which trips the admission threshold), so no bisection:
     candidates are evaluated in increasing cost order (ties: smaller C, then
-    smaller Q) with the sequential test of :func:`plan_stats.decide`. The
+    smaller Q) with the sequential test of ``plan_stats.decide``. The
     first candidate shown *clearly feasible* is the cheapest: every cheaper
     one was evaluated, and if all of those were *clearly infeasible* the
     answer is significant; cheaper candidates with an uncertain verdict are
@@ -28,10 +28,11 @@ Common random numbers
     regions where adding a resource makes a target metric significantly WORSE.
 
 Execution
-    Each (C, Q, seed) is one unit of a campaign (:mod:`hqsched.experiments.campaign`),
-    run with :func:`hqsched.experiments.campaign_run.run_campaign` (local processes
-    or Ray) into ``out``; a rerun with the same arguments loads finished units.
-    Without ``out`` a temporary directory is used.
+    Each (C, Q, seed) is one unit of a campaign (``hqsched.experiments.campaign``),
+    run with ``hqsched.experiments.campaign_run.run_campaign`` on the one executor
+    (``hqsched.experiments.executor``: local processes or Ray, records written by
+    the workers) into ``out``; a rerun with the same arguments loads finished
+    units. Without ``out`` a temporary directory is used.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ from typing import Any
 from hqsched.errors import InputError
 from hqsched.experiments import campaign as cmp
 from hqsched.experiments.campaign_run import run_campaign
+from hqsched.experiments.executor import ExecutorOptions
 from hqsched.experiments.statistics import t_interval
 from hqsched.files import atomic_write_text
 from hqsched.online.config import SimulationConfig
 from hqsched.planning import sequential as ps
+from hqsched.tables import format_table
 
 #: Target metric short name -> replication summary field.
 METRICS: dict[str, str] = {"drop": "drop_probability", "p95": "job_time_p95_s",
@@ -109,18 +112,6 @@ def parse_cost(text: str, where: str = "--cost") -> Cost:
     return Cost(weights["C"], weights["Q"])
 
 
-def parse_range(text: Any, where: str) -> tuple[int, int]:
-    """``"1-6"`` (inclusive), ``"4"`` or ``4`` -> (low, high), positive integers."""
-    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(text)) if not isinstance(text, bool) \
-        else None
-    if not m:
-        raise InputError(f"{where}: must be a range like 1-6 or one value like 4, got {text!r}")
-    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-    if lo < 1 or hi < lo:
-        raise InputError(f"{where}: must be positive with low <= high, got {text!r}")
-    return lo, hi
-
-
 # --------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------
@@ -148,7 +139,7 @@ class Candidate:
         return bool(self.seeds)
 
     def interval(self, metric: str) -> tuple[float, float, float, int]:
-        """Mean and two-sided 95% t interval over the seeds run (:func:`online.stats.t_interval`)."""
+        """Mean and two-sided 95% t interval over the seeds run (``online.stats.t_interval``)."""
         return t_interval(self.values.get(metric, []))
 
     def violation(self, targets: dict[str, float]) -> float:
@@ -246,12 +237,9 @@ def point_values(c: int, q: int) -> dict[str, int]:
 class _Runner:
     """Runs (candidate, seeds) units through the campaign runner and reads their summaries."""
 
-    def __init__(self, campaign: cmp.Campaign, root: Path, *, executor: str,
-                 processes: int | None, address: str | None, overwrite: bool,
-                 progress: bool) -> None:
-        self.campaign, self.root = campaign, root
-        self.kw = dict(executor=executor, processes=processes, address=address,
-                       force_progress=progress, progress=progress)
+    def __init__(self, campaign: cmp.Campaign, root: Path, options: ExecutorOptions,
+                 overwrite: bool) -> None:
+        self.campaign, self.root, self.options = campaign, root, options
         self.overwrite = overwrite
 
     def run(self, todo: list[tuple[Candidate, Sequence[int]]]) -> None:
@@ -260,8 +248,11 @@ class _Runner:
         for cand, seeds in todo:
             key = cmp.point_key(point_values(*cand.point))
             units += [(cmp.unit_id(key, s), key, s) for s in seeds]
-        report = run_campaign(self.campaign, self.root, units=units, overwrite=self.overwrite,
-                              **self.kw)
+        o = self.options
+        report = run_campaign(self.campaign, self.root, executor=o.executor,
+                              processes=o.processes, address=o.address, progress=o.progress,
+                              force_progress=o.force_progress, units=units,
+                              overwrite=self.overwrite)
         self.overwrite = False  # discard a foreign directory once, not our own results
         if report.failed:
             raise RuntimeError(f"{len(report.failed)} simulation(s) failed, first "
@@ -272,6 +263,7 @@ class _Runner:
                 if s in cand.seeds:
                     continue
                 summary = cmp.unit_summary(self.root, cmp.unit_id(key, s))
+                assert summary is not None, "run_campaign ran every unit or reported a failure"
                 cand.seeds.append(s)
                 for m, name in METRICS.items():
                     cand.values.setdefault(m, []).append(float(summary[name]))
@@ -318,8 +310,10 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
     else:
         root = Path(out)
     try:
-        runner = _Runner(campaign, root, executor=executor, processes=processes,
-                         address=address, overwrite=overwrite, progress=progress)
+        # Many short runs (a batch of seeds each): a bar only when asked for (--progress).
+        options = ExecutorOptions(executor, processes, address, progress=progress,
+                                  force_progress=progress)
+        runner = _Runner(campaign, root, options, overwrite)
         budget = len(seeds)
 
         def settle(k: Candidate) -> None:
@@ -503,14 +497,12 @@ def _table(cands: Sequence[Candidate], tau: dict[str, float]) -> str:
         rows.append([str(k.classical), str(k.quantum), f"{k.cost:g}",
                      k.verdict + (" *" if k.neighbour else ""), seeds]
                     + [fmt_interval(m, k) if k.evaluated else "-" for m in order])
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    fmt = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()  # noqa: E731
-    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+    return format_table(head, rows)
 
 
 def write_outputs(result: PlanResult, out: Path) -> None:
     """``plan.json`` (everything) and ``plan.txt`` (the report); the heat map
-    ``plan.png`` is drawn by :func:`hqsched.reports.plan_figure.write_figure`."""
+    ``plan.png`` is drawn by ``hqsched.reports.plan_figure.write_figure``."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "plan.json", json.dumps(result.to_json(), indent=1) + "\n")
     atomic_write_text(out / "plan.txt", format_report(result) + "\n")

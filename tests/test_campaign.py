@@ -16,6 +16,7 @@ from hqsched.cli import main
 from hqsched.errors import InputError
 from hqsched.experiments import campaign as cmp
 from hqsched.experiments.campaign_run import run_campaign
+from hqsched.experiments.executor import _ray_is_this_machine
 
 # Tiny but busy: 0.5 simulated day, iterations scaled down, Q small so queues form.
 TINY = """\
@@ -179,6 +180,7 @@ def test_sigkill_midway_then_resume_equals_uninterrupted(tmp_path):
     subprocess.run(cmd + ["--out", str(clean), "--processes", "1"], check=True,
                    capture_output=True)
     assert len(cmp.status(killed).done) == 40
+    assert not list(killed.rglob("*.tmp")), "a killed worker's temporary table is left"
     a, b = result_files(killed), result_files(clean)
     assert a.keys() == b.keys() and len(a) == 80
     assert all(a[k] == b[k] for k in a), "resumed results differ from an uninterrupted run"
@@ -204,6 +206,8 @@ def test_local_and_ray_give_identical_tables(tmp_path):
     run_campaign(c, tmp_path / "local", processes=2, progress=False)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
+        # A local instance: its workers write the tables, as local processes do.
+        assert _ray_is_this_machine(ray)
         rep = run_campaign(c, tmp_path / "ray", executor="ray", progress=False)
     finally:
         ray.shutdown()

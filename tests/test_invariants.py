@@ -1,7 +1,7 @@
 """Cross-part invariants (MODEL.md) on random tiny instances: online vs offline, checker.
 
 Fast part (CI): hypothesis-generated instances plus a seeded sweep of 40
-cases from :mod:`hqsched.validation.invariants` (~70 instances, ~35 s CPU; a loaded 2-core
+cases from ``hqsched.validation.invariants`` (~70 instances, ~35 s CPU; a loaded 2-core
 machine doubles the wall time). The 300-case sweep is ``slow``.
 """
 

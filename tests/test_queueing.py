@@ -154,7 +154,8 @@ def test_validate_prints_the_table_writes_csv_and_exits_zero_when_all_pass(quick
     monkeypatch.setattr(cli, "validate", lambda **kw: calls.append(kw) or quick_records)
     ns = parser().parse_args(["validate", "--quick", "--seeds", "8", "--out", str(tmp_path)])
     assert ns.func(ns) == 0
-    assert calls == [{"quick": True, "seeds": 8, "processes": None, "bonferroni": True}]
+    assert calls == [{"quick": True, "seeds": 8, "processes": None, "bonferroni": True,
+                      "force_progress": False}]
     out = capsys.readouterr().out
     assert "M/M/c Erlang-C wait" in out and f"{len(quick_records)}/{len(quick_records)} passed" in out
     with open(tmp_path / cli.CSV_NAME) as f:

@@ -25,9 +25,9 @@ online dedicated schedule as MIP start. When an optimum is not proven:
 
 When proven, both are the ratio (up to HiGHS's 1e-7 relative gap).
 
-Resumable: every finished instance is one unit of a
-:class:`~hqsched.experiments.results_store.ResultStore` under ``out`` (written
-atomically); a rerun with the same settings skips them. Outputs in ``out``:
+Resumable: every finished instance is one stored unit of the executor
+(``hqsched.experiments.executor``) in a ``ResultStore`` under ``out``
+(written atomically); a rerun with the same settings skips them. Outputs in ``out``:
 ``gap_instances.csv`` (one row per instance, policy and mode),
 ``gap_summary.csv`` (the table) and ``gap_boxplot.png``.
 """
@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,14 +44,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hqsched.experiments.results_store import ResultStore
+from hqsched.experiments.executor import ExecutorOptions, UnitBatch, run_stored_units
+from hqsched.experiments.results_store import ResultStore, TableOutput
 from hqsched.experiments.statistics import t_interval
 from hqsched.files import atomic_write_text
+from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.solve import solve_delays
 from hqsched.instances.generate import small_instance
 from hqsched.instances.model import Instance, Platform
 from hqsched.online.instance_runs import record_delays_s, run_instance
 from hqsched.online.policies import POLICIES
+from hqsched.tables import format_row
 
 MODES = ("dedicated", "serverless")
 INSTANCES_CSV = "gap_instances.csv"
@@ -136,10 +138,10 @@ def study_instance(cfg: GapConfig, k: int) -> tuple[dict[str, Any], dict[str, np
     best_policy = min(cfg.policies, key=lambda p: online[(p, "dedicated")])
     warm = runs[(best_policy, "dedicated")].schedule
     C, Q, S = cfg.classical_workers, cfg.quantum_computers, cfg.worker_capacity_ops_per_s
-    ded = solve_delays(inst, C, Q, S, weighted=cfg.weighted, time_limit_s=cfg.time_limit_s,
-                       warm_start=warm, method=cfg.method)
-    relax = solve_delays(inst, None, Q, S, weighted=cfg.weighted,
-                         time_limit_s=cfg.relax_time_limit_s)
+    ded = solve_delays(inst, C, Q, S, SolveOptions(weighted=cfg.weighted, time_limit_s=cfg.time_limit_s,
+                                                   warm_start=warm, method=cfg.method))
+    relax = solve_delays(inst, None, Q, S, SolveOptions(weighted=cfg.weighted,
+                                                        time_limit_s=cfg.relax_time_limit_s))
     for name, res in (("dedicated", ded), ("C=inf", relax)):
         if res.status not in ("optimal", "feasible"):
             raise RuntimeError(f"instance {k}: {name} solve {res.status}: {res.message}")
@@ -167,6 +169,7 @@ def study_instance(cfg: GapConfig, k: int) -> tuple[dict[str, Any], dict[str, np
         rows["policy"].append(p)
         rows["mode"].append(m)
         rows["online_s"].append(value)
+        assert ref.objective is not None  # optimal or feasible, checked above
         rows["reference_s"].append(float(ref.objective))
         rows["bound_s"].append(float(bound) if bound is not None else math.nan)
         rows["proven"].append(ref.status == "optimal")
@@ -176,48 +179,36 @@ def study_instance(cfg: GapConfig, k: int) -> tuple[dict[str, Any], dict[str, np
     return summary, table
 
 
-def _work(args: tuple[GapConfig, int]) -> tuple[int, dict[str, Any], dict[str, np.ndarray]]:
-    cfg, k = args
-    summary, table = study_instance(cfg, k)
-    return k, summary, table
+def study_to_table(cfg: GapConfig, k: int, table: TableOutput) -> dict[str, Any]:
+    """Instance ``k`` as a stored unit of the executor: its per policy x mode table
+    written to ``table`` (in the worker), its summary returned."""
+    summary, rows = study_instance(cfg, k)
+    table.write(rows)
+    return summary
 
 
-def run_study(cfg: GapConfig, out: str | Path, processes: int = 2,
-              progress: bool = True) -> pd.DataFrame:
+def run_study(cfg: GapConfig, out: str | Path, processes: int | None = None,
+              progress: bool = True, *, force_progress: bool = False) -> pd.DataFrame:
     """Run (or resume) the study into ``out``; returns the per-instance frame.
 
-    Finished instances are saved as they complete; the CSV, summary and plot
-    are (re)written at the end from everything in ``out``.
+    Finished instances are saved as they complete (units of the executor:
+    ``processes`` None = all cores, 1 = in this process; ``progress``: a bar
+    on stderr when it is a terminal, always with ``force_progress``); the
+    CSV, summary and plot are (re)written at the end from everything in ``out``.
     """
     store = ResultStore(out)
     store.claim(cfg.manifest())
-    todo = [k for k in range(cfg.instances) if not store.has(unit_id(k))]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg.instances, initial=cfg.instances - len(todo), desc="gap",
-                   unit="inst")
-    try:
-        if processes > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(min(processes, len(todo))) as pool:
-                futures = [pool.submit(_work, (cfg, k)) for k in todo]
-                for fut in as_completed(futures):
-                    k, summary, table = fut.result()
-                    store.save(unit_id(k), summary, table)
-                    if bar:
-                        bar.update()
-        else:
-            for k in todo:
-                _, summary, table = _work((cfg, k))
-                store.save(unit_id(k), summary, table)
-                if bar:
-                    bar.update()
-    finally:
-        if bar:
-            bar.close()
+    options = ExecutorOptions(processes=processes, progress=progress,
+                              force_progress=force_progress)
+    run_stored_units(UnitBatch(study_to_table, cfg, range(cfg.instances), "gap", "inst"),
+                     store, unit_id, _nothing, options)
     frame = load_study(cfg, out)
     write_outputs(frame, out)
     return frame
+
+
+def _nothing(k: int, summary: dict[str, Any]) -> None:
+    """Nothing to do when an instance is done: it is in the store."""
 
 
 def load_study(cfg: GapConfig, out: str | Path) -> pd.DataFrame:
@@ -262,27 +253,35 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The summary table's fixed layout: mode, policy, n, proven, best, then for
+#: each ratio (vs incumbent, vs bound) its mean [95% CI], median, p95 and max;
+#: one space between columns, two between these three groups.
+_WIDTHS = (10, 9, 4, 6, 5) + (23, 6, 6, 6) * 2
+_ALIGN = "<<>>>" + "<>>>" * 2
+_SEP = (" ",) * 4 + ("  ",) + (" ",) * 3 + ("  ",) + (" ",) * 3
+
+
 def format_summary(summary: pd.DataFrame) -> str:
     """The summary as a fixed-width text table (ratios: lower estimate | upper estimate).
 
     ``best``: instances on which the policy's online sum of delays is the
     smallest of all policies in its mode (ties count for every tied policy).
     """
-    head = (f"{'mode':<10} {'policy':<9} {'n':>4} {'proven':>6} {'best':>5}  "
-            f"{'ratio vs incumbent (lower est.)':<44}  {'ratio vs bound (upper est.)'}")
-    sub = (f"{'':<10} {'':<9} {'':>4} {'':>6} {'':>5}  "
-           + f"{'mean [95% CI]':<23} {'median':>6} {'p95':>6} {'max':>6}  " * 2)
-    lines = [head, sub.rstrip()]
+    group = sum(_WIDTHS[5:9]) + 3  # one ratio's four columns and the spaces between them
+    head = format_row(["mode", "policy", "n", "proven", "best", "ratio vs incumbent (lower est.)",
+                       "ratio vs bound (upper est.)"], _WIDTHS[:5] + (group, 0), _ALIGN,
+                      _SEP[:5] + ("  ",))
+    sub = format_row([""] * 5 + ["mean [95% CI]", "median", "p95", "max"] * 2, _WIDTHS, _ALIGN,
+                     _SEP)
+    lines = [head, sub]
     for r in summary.itertuples(index=False):
         d = r._asdict()
-        cells = []
+        cells = [f"{d[k]}" for k in ("mode", "policy", "n", "proven", "best_online")]
         for col in ("ratio_inc", "ratio_bound"):
-            ci = f"{d[col + '_mean']:.3f} [{d[col + '_ci_low']:.3f}, {d[col + '_ci_high']:.3f}]"
-            cells.append(f"{ci:<23} {d[col + '_median']:>6.3f} {d[col + '_p95']:>6.3f} "
-                         f"{d[col + '_max']:>6.3f}")
-        lines.append(f"{d['mode']:<10} {d['policy']:<9} {d['n']:>4} {d['proven']:>6} "
-                     f"{d['best_online']:>5}  "
-                     f"{cells[0]}  {cells[1]}")
+            cells.append(f"{d[col + '_mean']:.3f} [{d[col + '_ci_low']:.3f}, "
+                         f"{d[col + '_ci_high']:.3f}]")
+            cells += [f"{d[f'{col}_{stat}']:.3f}" for stat in ("median", "p95", "max")]
+        lines.append(format_row(cells, _WIDTHS, _ALIGN, _SEP))
     return "\n".join(lines)
 
 

@@ -1,11 +1,11 @@
 """Cross-part invariants (MODEL.md, "What must hold between the parts") on many tiny instances.
 
 For one *case* (an instance, ``C``, ``Q``, ``S`` and the objective), with
-admission off (every job accepted), :func:`check_case` verifies:
+admission off (every job accepted), ``check_case`` verifies:
 
 ``solver_schedule_checked``
     the solver's schedule for ``C`` classical servers passes
-    :func:`~hqsched.formulation.checker.check_schedule`, its reported
+    ``check_schedule``, its reported
     objective equals the schedule's own sum of delays, and its ``best_bound``
     (a LOWER bound) does not exceed it;
 ``relaxation_schedule_checked``
@@ -30,7 +30,7 @@ admission off (every job accepted), :func:`check_case` verifies:
 Instances are tiny (2-4 jobs, 0-2 iterations): random ones with integer
 durations on a coarse grid, zero-work classical tasks and tied arrival times
 (ties are where event-order bugs hide), and trace-derived ones from
-:func:`~hqsched.instances.generate.small_instance`.
+``small_instance``.
 
 Run ``python -m hqsched.validation.invariants --instances 300``; exit code 1
 if any invariant fails (each failure printed with its instance as JSON).
@@ -44,13 +44,14 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units
 from hqsched.formulation.checker import check_schedule
+from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.solve import solve_delays
 from hqsched.instances.generate import small_instance
 from hqsched.instances.io import instance_to_dict
@@ -58,6 +59,7 @@ from hqsched.instances.model import Instance, Job, Platform
 from hqsched.instances.schedule import Schedule
 from hqsched.online.instance_runs import record_delays_s, run_instance
 from hqsched.online.policies import POLICIES
+from hqsched.tables import format_row
 
 #: Every invariant, in report order.
 INVARIANTS = ("solver_schedule_checked", "relaxation_schedule_checked", "relaxation_below_optimum",
@@ -206,8 +208,9 @@ def check_case(case: Case, time_limit_s: float = 20.0, policy_seed: int = 0) -> 
                         case.worker_capacity_ops_per_s, case.weighted)
     # No warm start from the simulator: the optimum must not be derived from
     # the runs it bounds (the list heuristic is the only incumbent).
-    ded = solve_delays(inst, C, Q, S, weighted=w, time_limit_s=time_limit_s)
-    relax = solve_delays(inst, None, Q, S, weighted=w, time_limit_s=time_limit_s)
+    options = SolveOptions(weighted=w, time_limit_s=time_limit_s)
+    ded = solve_delays(inst, C, Q, S, options)
+    relax = solve_delays(inst, None, Q, S, options)
     opt_lb = _check_solve(case, out, "solver_schedule_checked", ded, C)
     inf_lb = _check_solve(case, out, "relaxation_schedule_checked", relax, None)
     out.proven_optimal = ded.status == "optimal"
@@ -249,6 +252,9 @@ def check_case(case: Case, time_limit_s: float = 20.0, policy_seed: int = 0) -> 
 
 
 # --------------------------------------------------------------------- driver
+_WIDTHS = (30, 7, 7)  # the report's columns: invariant, checks, failed
+
+
 @dataclass
 class InvariantReport:
     """Totals over a run: comparisons and failures per invariant."""
@@ -277,12 +283,14 @@ class InvariantReport:
         return not self.failures
 
     def format(self) -> str:
+        """Totals, then one row per invariant (fixed widths: name, checks, failed)."""
         lines = [f"{self.cases} instances in {self.wall_s:.1f} s wall (slowest {self.max_case_s:.2f} s); "
                  f"dedicated optimum proven on {self.proven_optimal}, C=inf relaxation on "
                  f"{self.relaxation_proven}",
-                 f"{'invariant':<30} {'checks':>7} {'failed':>7}"]
+                 format_row(["invariant", "checks", "failed"], _WIDTHS, "<>>", " ")]
         for name in INVARIANTS:
-            lines.append(f"{name:<30} {self.checks[name]:>7} {self.failed[name]:>7}")
+            lines.append(format_row([name, str(self.checks[name]), str(self.failed[name])],
+                                    _WIDTHS, "<>>", " "))
         for out in self.failures:
             for name, msg in out.failures:
                 lines.append(f"FAIL {out.origin} [{name}] {msg}")
@@ -291,28 +299,23 @@ class InvariantReport:
         return "\n".join(lines)
 
 
-def _check_one(args: tuple[Case, float]) -> CaseOutcome:
-    return check_case(*args)
+def _check_one(time_limit_s: float, case: Case) -> CaseOutcome:
+    return check_case(case, time_limit_s)
 
 
-def run_invariants(n: int, seed: int = 0, processes: int = 1, time_limit_s: float = 20.0,
-                   progress: bool = False) -> InvariantReport:
-    """Check every invariant on ``cases(n, seed)``; ``processes`` > 1 uses a process pool."""
+def run_invariants(n: int, seed: int = 0, processes: int | None = None,
+                   time_limit_s: float = 20.0, progress: bool = False, *,
+                   force_progress: bool = False) -> InvariantReport:
+    """Check every invariant on ``cases(n, seed)``, each case a unit of the executor
+    (``processes`` None = all cores, 1 = in this process; ``progress``: a bar on
+    stderr when it is a terminal, always with ``force_progress``)."""
     t0 = time.perf_counter()
     report = InvariantReport()
-    work = [(c, time_limit_s) for c in cases(n, seed)]
-    outcomes: Iterable[CaseOutcome]
-    pool = ProcessPoolExecutor(processes) if processes > 1 else None
-    try:
-        outcomes = pool.map(_check_one, work, chunksize=4) if pool else map(_check_one, work)
-        if progress:
-            from tqdm import tqdm
-            outcomes = tqdm(outcomes, total=len(work), desc="invariants", unit="inst")
-        for out in outcomes:
-            report.add(out)
-    finally:
-        if pool:
-            pool.shutdown()
+    batch = UnitBatch(_check_one, time_limit_s, cases(n, seed), "invariants", "inst")
+    # In case order, whatever the order they finish in: the report reads the same.
+    for out in map_units(batch, ExecutorOptions(processes=processes, progress=progress,
+                                                force_progress=force_progress)):
+        report.add(out)
     report.wall_s = time.perf_counter() - t0
     return report
 
@@ -322,16 +325,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--instances", type=int, default=300, metavar="N",
                    help="number of tiny instances (default 300)")
     p.add_argument("--seed", type=int, default=0, help="instance k uses seed SEED + k (default 0)")
-    p.add_argument("--processes", type=int, default=1, metavar="P",
-                   help="worker processes (default 1; results do not depend on it)")
+    p.add_argument("--processes", type=int, default=None, metavar="P",
+                   help="worker processes (default: all cores; 1 = no pool; results do not "
+                        "depend on it)")
     p.add_argument("--time-limit", type=float, default=20.0, metavar="S",
                    help="per-solve time limit, seconds (default 20; tiny solves take < 1 s)")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
 
 
 def run_from_args(ns: argparse.Namespace) -> int:
     """Run and print the report; 0 if every invariant holds, 1 otherwise."""
     report = run_invariants(ns.instances, ns.seed, ns.processes, ns.time_limit,
-                            progress=sys.stderr.isatty())
+                            progress=True, force_progress=ns.progress)
     print(report.format())
     return 0 if report.ok else 1
 

@@ -1,9 +1,9 @@
 """The simulator configured as textbook queues, against their closed forms.
 
-Each check builds :class:`~hqsched.online.config.SimulationConfig` s whose
-platform and :class:`~hqsched.instances.synthetic.SyntheticWorkload` make the
+Each check builds ``SimulationConfig`` s whose
+platform and ``SyntheticWorkload`` make the
 simulator a classical queue, runs independent replications (one per seed,
-:func:`hqsched.online.engine.simulate`), and compares the across-seed mean of
+``hqsched.online.engine.simulate``), and compares the across-seed mean of
 a per-seed estimate with the queue's steady-state value.
 
 Mapping the platform to a queue
@@ -51,7 +51,7 @@ Closed forms (``lambda`` arrival rate, ``mu = 1/E[S]``, ``a = lambda/mu``,
 
 Estimators and bias
     Runs start empty. Each replication discards a warm-up of
-    :data:`RELAXATIONS` relaxation times ``tau`` (heavy-traffic M/M/c value
+    ``RELAXATIONS`` relaxation times ``tau`` (heavy-traffic M/M/c value
     ``tau = 1 / (c mu (1 - sqrt(rho))^2)``, times ``(1 + scv)/2`` for the
     workload of a general service law), so the initial-state bias is of order
     ``exp(-RELAXATIONS)``. Job averages are over jobs *arriving* in
@@ -59,14 +59,14 @@ Estimators and bias
     forms describe; selecting jobs by completion would favour short ones at
     the end — and the run continues another ``RELAXATIONS tau`` so that they
     all finish (any still running is counted in the record's note). The
-    window spans at least :data:`WINDOW_RELAXATIONS` ``tau`` so that each
+    window spans at least ``WINDOW_RELAXATIONS`` ``tau`` so that each
     seed's estimate is close to normal, as the t interval assumes.
     A per-seed variance is the sample variance of that seed's jobs; its
     ``O(1/n)`` bias is far below the interval width.
 
 Verdicts
     Across seeds, the Student t interval of the per-seed estimates
-    (:func:`hqsched.experiments.statistics.t_interval`). The table shows the 95%
+    (``hqsched.experiments.statistics.t_interval``). The table shows the 95%
     interval. With ``k`` comparisons at 95% each, a correct simulator would
     fail one with probability up to ``1 - 0.95^k``, so by default a verdict
     uses the Bonferroni interval at level ``1 - 0.05/k`` (family-wise 95%);
@@ -81,19 +81,19 @@ Verdicts
 from __future__ import annotations
 
 import math
-import os
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units
 from hqsched.experiments.statistics import t_interval
 from hqsched.instances.model import Platform
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import ReplicationResult, SimulationConfig
+from hqsched.tables import format_table
 
 ALPHA = 0.05
 #: Warm-up and drain margin, in relaxation times.
@@ -225,6 +225,7 @@ def _job_statistics(result: ReplicationResult, window: tuple[float, float],
                     warmup_s: float) -> dict[str, float]:
     """Per-seed statistics of the jobs arriving in ``window`` plus the run's summary."""
     jobs = result.jobs
+    assert jobs is not None, "a run without a record sink keeps its records"
     arrival = np.asarray(jobs["arrival_s"], dtype=float)
     status = jobs["status"]
     inside = (arrival >= window[0]) & (arrival < window[1])
@@ -249,28 +250,27 @@ def _job_statistics(result: ReplicationResult, window: tuple[float, float],
     return out
 
 
-def _run_one(task: tuple[Replication, int]) -> dict[str, float]:
+def _run_one(_: None, task: tuple[Replication, int]) -> dict[str, float]:
     from hqsched.online.engine import simulate  # in the worker
 
     rep, seed = task
     return _job_statistics(simulate(rep.config, seed), rep.window, rep.config.warmup_s)
 
 
-def run_replications(tasks: Iterable[tuple[Replication, int]],
-                     processes: int | None = None) -> dict[tuple[Replication, int], dict[str, float]]:
-    """Per-seed statistics of every distinct ``(replication, seed)``, in a process pool.
+def run_replications(tasks: Iterable[tuple[Replication, int]], processes: int | None = None, *,
+                     force_progress: bool = False
+                     ) -> dict[tuple[Replication, int], dict[str, float]]:
+    """Per-seed statistics of every distinct ``(replication, seed)``, units of the executor.
 
-    ``processes``: None = min(2, cores); 1 = in this process. Each task
-    depends only on its replication and seed, so results do not depend on it.
+    ``processes``: None = all cores; 1 = in this process. Each task depends
+    only on its replication and seed, so results do not depend on it. A
+    progress bar on stderr when it is a terminal (always with ``force_progress``).
     """
-    tasks = list(dict.fromkeys(tasks))
-    workers = min(processes or min(2, os.cpu_count() or 1), len(tasks))
-    if workers <= 1:
-        return {t: _run_one(t) for t in tasks}
     # Longest runs first so that the workers finish together.
-    order = sorted(tasks, key=lambda t: -t[0].config.duration_s)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(order, pool.map(_run_one, order, chunksize=1)))
+    order = sorted(dict.fromkeys(tasks), key=lambda t: -t[0].config.duration_s)
+    stats = map_units(UnitBatch(_run_one, None, order, "validate", "rep"),
+                      ExecutorOptions(processes=processes, force_progress=force_progress))
+    return dict(zip(order, stats))
 
 
 # ---------------------------------------------------------------------------
@@ -306,7 +306,7 @@ def relaxation_s(rho: float, servers: int = 1, scv: float = 1.0) -> float:
 
 def synthetic_run(workload: SyntheticWorkload, platform: Platform, policy: str, jobs: int,
                   relax_s: float) -> Replication:
-    """Warm-up, a window of ``jobs`` expected arrivals (at least :data:`WINDOW_RELAXATIONS`
+    """Warm-up, a window of ``jobs`` expected arrivals (at least ``WINDOW_RELAXATIONS``
     relaxation times), and a drain margin."""
     warmup = RELAXATIONS * relax_s
     end_window = warmup + max(jobs * workload.interarrival_s, WINDOW_RELAXATIONS * relax_s)
@@ -491,11 +491,11 @@ def quick_checks(jobs: int = QUICK_JOBS) -> list[Check]:
     ]
 
 
-def estimate(checks: Sequence[Check], seeds: Sequence[int],
-             processes: int | None = None) -> list[Estimate]:
-    """Run replications ``seeds`` (see :meth:`Check.seeds`) of ``checks``; their estimates."""
+def estimate(checks: Sequence[Check], seeds: Sequence[int], processes: int | None = None, *,
+             force_progress: bool = False) -> list[Estimate]:
+    """Run replications ``seeds`` (see ``Check.seeds``) of ``checks``; their estimates."""
     tasks = [(rep, s) for c in checks for rep in c.runs.values() for s in c.seeds(seeds)]
-    stats = run_replications(tasks, processes)
+    stats = run_replications(tasks, processes, force_progress=force_progress)
     out: list[Estimate] = []
     for check in checks:
         by = {label: [stats[(rep, s)] for s in check.seeds(seeds)] for label, rep in check.runs.items()}
@@ -504,19 +504,20 @@ def estimate(checks: Sequence[Check], seeds: Sequence[int],
 
 
 def run_checks(checks: Sequence[Check], seeds: Sequence[int], processes: int | None = None,
-               bonferroni: bool = True) -> list[CheckRecord]:
+               bonferroni: bool = True, *, force_progress: bool = False) -> list[CheckRecord]:
     """Estimates and verdicts of ``checks`` (see the module doc for the verdict rule)."""
-    return finalize(estimate(checks, seeds, processes), bonferroni)
+    return finalize(estimate(checks, seeds, processes, force_progress=force_progress), bonferroni)
 
 
 def validate(quick: bool = False, seeds: int | None = None, processes: int | None = None,
-             bonferroni: bool = True) -> list[CheckRecord]:
+             bonferroni: bool = True, *, force_progress: bool = False) -> list[CheckRecord]:
     """The full suite (a few minutes on 2 cores) or the quick subset (seconds)."""
     n = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
     if n < 2:
         raise ValueError(f"validation needs at least 2 seeds for an interval, got {n}")
     checks = quick_checks() if quick else full_checks()
-    return run_checks(checks, list(range(n)), processes, bonferroni)
+    return run_checks(checks, list(range(n)), processes, bonferroni,
+                      force_progress=force_progress)
 
 
 def format_records(records: Sequence[CheckRecord]) -> str:
@@ -529,10 +530,7 @@ def format_records(records: Sequence[CheckRecord]) -> str:
         rows.append((r.name, r.parameters, r.metric, f"{r.simulated:.4g}",
                      f"[{r.ci_low:.4g}, {r.ci_high:.4g}]", theory, str(r.replications),
                      result + (f"  ({r.note})" if r.note else "")))
-    widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
-    def fmt(row):
-        return "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip()
-    lines = [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)]
+    lines = [format_table(header, rows)]
     failed = sum(not r.passed for r in records)
     level = min((r.verdict_level for r in records), default=1 - ALPHA)
     rule = ("95% per check" if abs(level - (1 - ALPHA)) < 1e-12 else
