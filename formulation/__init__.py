@@ -1,15 +1,15 @@
-"""Offline optimum of the hybrid platform (MODEL.md "Offline problem", paper II-B).
+"""The offline optimum of the hybrid platform (MODEL.md "Offline problem", paper II-B).
 
-Modules: generate (small trace instances), problem (solver data, SolveResult),
-models (disjunctive MILP), repair (exact schedules, list heuristic),
-batches (batch-schedule incumbents for C = 1), bnb (exact branch and bound
-for C = 1), solve (entry points: delays by B&B or HiGHS via Pyomo,
-C = infinity bound, LP bound, min capacity), checker (independent
-feasibility check), gantt (PNG), cli (subcommands).
+Layer: imports the base layer and ``instances`` only; never ``online`` (a
+warm start from the simulator is passed in as a function by the caller).
+
+Modules: problem (solver data, SolveResult), options (SolveOptions,
+ModelOptions, BnbOptions), models (disjunctive MILP in
+Pyomo), repair (exact schedules, list heuristic), batches (batch-schedule
+incumbents for C = 1), bnb (exact branch and bound for C = 1, numba), solve
+(entry points: delays by branch and bound or HiGHS, the C = infinity bound,
+the LP bound, minimal capacity), checker (independent feasibility check).
+
+Nothing is imported here: ``import hqsched.formulation.checker`` must not
+load Pyomo and numba (the solver modules take seconds to import).
 """
-
-from .checker import check_schedule
-from .problem import SolveResult
-from .solve import lp_bound, solve_delays, solve_min_capacity
-
-__all__ = ["check_schedule", "SolveResult", "lp_bound", "solve_delays", "solve_min_capacity"]

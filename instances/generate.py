@@ -1,7 +1,7 @@
 """Small offline instances drawn from the bundled traces (MODEL.md, "Instance").
 
 A job's qubits, priority, pre/iteration/post work and quantum time are drawn
-exactly as :class:`hqsched.instances.workload.JobSampler` draws them (same
+exactly as ``hqsched.instances.workload.JobSampler`` draws them (same
 generator, same draw order); only the iteration count is replaced by the
 fixed ``iterations`` asked for, because the traces' counts (hundreds to
 thousands) make instances far too large for an exact solver.
@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from hqsched.errors import InputError
+from hqsched.inputs import require_nonnegative_int, require_positive_int, require_positive_number
 from hqsched.instances.model import Instance, Job, constant_chain_job
 from hqsched.instances.streams import stream
 from hqsched.instances.traces import TraceSet, load_traces
@@ -37,15 +37,11 @@ def small_instance(jobs: int, iterations: int, qubits: tuple[int, ...], seed: in
     Deterministic in ``seed`` (stream ``"instance"``). ``worker_capacity_ops_per_s``
     (S) only matters with ``grid_s``: the grid applies to durations work / S.
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs <= 0:
-        raise InputError(f"instance: jobs must be a positive integer, got {jobs!r}")
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-        raise InputError(f"instance: iterations must be an integer >= 0, got {iterations!r}")
-    if grid_s is not None and not (math.isfinite(grid_s) and grid_s > 0):
-        raise InputError(f"instance: grid_s must be a positive number, got {grid_s!r}")
-    if not (math.isfinite(worker_capacity_ops_per_s) and worker_capacity_ops_per_s > 0):
-        raise InputError(f"instance: worker_capacity_ops_per_s must be a positive number, "
-                         f"got {worker_capacity_ops_per_s!r}")
+    require_positive_int(jobs, "instance", "jobs")
+    require_nonnegative_int(iterations, "instance", "iterations")
+    if grid_s is not None:
+        require_positive_number(grid_s, "instance", "grid_s")
+    require_positive_number(worker_capacity_ops_per_s, "instance", "worker_capacity_ops_per_s")
     spec = WorkloadSpec(interarrival_s=interarrival_s, qubits=tuple(qubits),
                         priorities=tuple(priorities))
     sampler = JobSampler(traces if traces is not None else load_traces(), spec)

@@ -16,7 +16,7 @@ CSV job list (trace-driven replay): one row per job, header required.
 Columns ``arrival_s, qubits, priority`` are required; if ``pre_ops,
 iteration_ops, quantum_s, post_ops, iterations`` are all present the chain is
 taken as given (constant per iteration), if all are absent it is drawn from
-the traces (needs a :class:`~hqsched.instances.workload.JobSampler`). An
+the traces (needs a ``JobSampler``). An
 optional ``job_id`` column names jobs (default: row order).
 """
 
@@ -26,6 +26,7 @@ import csv
 import json
 import math
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def read_job_csv(path: str | Path, sample: Callable[[np.random.Generator, int, f
     """Read a CSV job list; rows without chain columns are drawn with ``sample``.
 
     ``sample(rng, job_id, arrival_s, qubits, priority)`` is typically
-    :meth:`JobSampler.sample_attributes`.
+    ``JobSampler.sample_attributes``.
     """
     path = Path(path)
     if not path.is_file():
@@ -136,9 +137,12 @@ def read_job_csv(path: str | Path, sample: Callable[[np.random.Generator, int, f
         if present and len(present) != len(CHAIN_COLUMNS):
             raise InputError(f"{path}: chain columns must be all present or all absent; "
                              f"missing {[c for c in CHAIN_COLUMNS if c not in header]}")
-        if not present and (sample is None or rng is None):
-            raise InputError(f"{path}: has no chain columns {list(CHAIN_COLUMNS)}, so jobs must be "
-                             f"drawn from traces, but no workload sampler was given")
+        draw = None  # sample(rng, ...) when the rows carry no chains
+        if not present:
+            if sample is None or rng is None:
+                raise InputError(f"{path}: has no chain columns {list(CHAIN_COLUMNS)}, so jobs "
+                                 f"must be drawn from traces, but no workload sampler was given")
+            draw = partial(sample, rng)
         jobs = []
         for line_no, raw in enumerate(reader, start=2):
             row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
@@ -148,14 +152,14 @@ def read_job_csv(path: str | Path, sample: Callable[[np.random.Generator, int, f
             qubits = _int_field(where, row, "qubits")
             priority = _int_field(where, row, "priority")
             try:
-                if present:
+                if draw is None:
                     jobs.append(constant_chain_job(
                         job_id, arrival, qubits, priority, _float_field(where, row, "pre_ops"),
                         _float_field(where, row, "iteration_ops"),
                         _float_field(where, row, "quantum_s"), _float_field(where, row, "post_ops"),
                         _int_field(where, row, "iterations")))
                 else:
-                    jobs.append(sample(rng, job_id, arrival, qubits, priority))
+                    jobs.append(draw(job_id, arrival, qubits, priority))
             except InputError as exc:
                 raise InputError(f"{where}: {exc}") from None
     try:

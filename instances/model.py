@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from hqsched.errors import InputError
+from hqsched.inputs import require_nonnegative_int, require_positive_int, require_positive_number
 
 
 class TaskKind(str, Enum):
@@ -59,23 +60,14 @@ class Platform:
     max_quantum: int | None = None
 
     def __post_init__(self) -> None:
-        _require_positive_int("classical_workers", self.classical_workers)
-        _require_positive_int("quantum_computers", self.quantum_computers)
-        if not (isinstance(self.worker_capacity_ops_per_s, (int, float))
-                and math.isfinite(self.worker_capacity_ops_per_s)
-                and self.worker_capacity_ops_per_s > 0):
-            raise InputError(
-                f"platform: worker_capacity_ops_per_s must be a positive number, "
-                f"got {self.worker_capacity_ops_per_s!r}")
+        require_positive_int(self.classical_workers, "platform", "classical_workers")
+        require_positive_int(self.quantum_computers, "platform", "quantum_computers")
+        require_positive_number(self.worker_capacity_ops_per_s, "platform",
+                                "worker_capacity_ops_per_s")
         for name in ("max_classical", "max_quantum"):
             value = getattr(self, name)
             if value is not None:
-                _require_positive_int(name, value)
-
-
-def _require_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InputError(f"platform: {name} must be a positive integer, got {value!r}")
+                require_positive_int(value, "platform", name)
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,7 @@ class Job:
 
     ``iteration_ops[k]`` is the classical work of iteration ``k`` (operations)
     and ``quantum_s[k]`` the duration of its quantum task (seconds); both
-    have length ``n`` = :attr:`iterations`. ``priority`` is a positive
+    have length ``n`` = ``iterations``. ``priority`` is a positive
     integer, higher is more important.
     """
 
@@ -106,10 +98,8 @@ class Job:
         _check_number(where, "arrival_s", self.arrival_s, allow_zero=True)
         _check_number(where, "pre_ops", self.pre_ops, allow_zero=True)
         _check_number(where, "post_ops", self.post_ops, allow_zero=True)
-        if isinstance(self.priority, bool) or not isinstance(self.priority, int) or self.priority <= 0:
-            raise InputError(f"{where}: priority must be a positive integer, got {self.priority!r}")
-        if isinstance(self.qubits, bool) or not isinstance(self.qubits, int) or self.qubits <= 0:
-            raise InputError(f"{where}: qubits must be a positive integer, got {self.qubits!r}")
+        require_positive_int(self.priority, where, "priority")
+        require_positive_int(self.qubits, where, "qubits")
         _check_series(where, "iteration_ops", self.iteration_ops, allow_zero=True)
         _check_series(where, "quantum_s", self.quantum_s, allow_zero=False)
 
@@ -146,11 +136,11 @@ class Job:
 
 
 def _check_number(where: str, name: str, value: object, *, allow_zero: bool) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        need = "a finite number >= 0" if allow_zero else "a finite number > 0"
-        raise InputError(f"{where}: {name} must be {need}, got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and (value >= 0 if allow_zero else value > 0):
+        return
+    need = "a finite number >= 0" if allow_zero else "a finite number > 0"
+    raise InputError(f"{where}: {name} must be {need}, got {value!r}")
 
 
 def _check_series(where: str, name: str, values: tuple[float, ...], *, allow_zero: bool) -> None:
@@ -207,8 +197,7 @@ def constant_chain_job(job_id: int, arrival_s: float, qubits: int, priority: int
                        pre_ops: float, iteration_ops: float, quantum_s: float,
                        post_ops: float, iterations: int) -> Job:
     """A job whose ``iterations`` iterations all have the same classical work and quantum time."""
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-        raise InputError(f"job {job_id}: iterations must be an integer >= 0, got {iterations!r}")
+    require_nonnegative_int(iterations, f"job {job_id}", "iterations")
     return Job(job_id, arrival_s, qubits, priority, pre_ops,
                (iteration_ops,) * iterations, (quantum_s,) * iterations, post_ops)
 

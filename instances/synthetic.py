@@ -1,10 +1,10 @@
 """Synthetic workloads: task chains drawn from named distributions, not traces.
 
-The textbook counterpart of :mod:`hqsched.instances.workload`: Poisson
+The textbook counterpart of ``hqsched.instances.workload``: Poisson
 arrivals, and every job's iteration count, pre/iteration/post classical work
 (operations) and quantum iteration times (seconds) drawn from a
-:class:`Distribution` with exact mean and variance, so the simulator can be
-configured as a queue with a closed form (see :mod:`hqsched.validation.queueing`).
+``Distribution`` with exact mean and variance, so the simulator can be
+configured as a queue with a closed form (see ``hqsched.validation.queueing``).
 
 Unlike the trace workload, *every* iteration draws its own classical work and
 quantum time (independent and identically distributed within and across
@@ -40,10 +40,10 @@ uniform_int        0 <= low <= high (int)  (low + high) / 2    ((high-low+1)^2 -
   give iteration counts.
 
 Draw order (fixed, so one generator reproduces the same jobs): jobs are drawn
-in blocks of :data:`BLOCK` — per block the inter-arrival gaps, the iteration
+in blocks of ``BLOCK`` — per block the inter-arrival gaps, the iteration
 counts, pre work, post work, qubit and priority indices (one vector each),
 then all the block's iteration work and quantum times (one vector each).
-One numpy call per vector keeps a job's cost to building the :class:`Job`.
+One numpy call per vector keeps a job's cost to building the ``Job``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hqsched.errors import InputError
+from hqsched.inputs import require_nonnegative_int, require_positive_number
 
 from .model import Instance, Job
 
@@ -254,7 +255,7 @@ class Distribution:
         return rng.integers(int(p["low"]), int(p["high"]), size, endpoint=True).astype(float)
 
     def describe(self) -> str:
-        args = ", ".join(f"{k}={v:g}" for k, v in self.params)
+        args = ", ".join(f"{k}={v:g}" for k, v in dict(self.params).items())
         return f"{self.name}({args})"
 
 
@@ -269,21 +270,27 @@ def _as_distribution(where: str, value: object) -> Distribution:
 
 ZERO = Distribution.deterministic(0.0)
 
+#: The SyntheticWorkload fields that are distributions (numbers are accepted too).
+_LAWS = ("pre_ops", "iteration_ops", "quantum_s", "post_ops")
+
 
 @dataclass(frozen=True)
 class SyntheticWorkload:
     """Poisson arrivals of jobs whose chains come from named distributions.
 
     ``interarrival_s``: mean gap between arrivals (s). ``iterations``: an
-    integer >= 0 or a discrete :class:`Distribution`. ``pre_ops``,
+    integer >= 0 or a discrete ``Distribution``. ``pre_ops``,
     ``iteration_ops``, ``post_ops``: classical work (operations) of the pre
     task, of each classical iteration, of the post task. ``quantum_s``: the
     duration (s) of each quantum iteration. Plain numbers mean deterministic.
     ``qubits``, ``priorities``: drawn uniformly per job, as in
-    :class:`~hqsched.instances.workload.WorkloadSpec`.
+    ``WorkloadSpec``.
 
     Defaults give the M/M/1 job: one exponential(1 s) quantum task between
-    zero-work classical tasks (which take zero time in either classical mode).
+    zero-work classical tasks. A zero-work task needs no service time, but
+    only in serverless mode does it finish the instant it is ready; in
+    dedicated mode it still queues FIFO for a free classical server
+    (MODEL.md), so with every server busy the job waits.
     """
 
     interarrival_s: float
@@ -296,22 +303,20 @@ class SyntheticWorkload:
     priorities: tuple[int, ...] = (1,)
 
     def __post_init__(self) -> None:
-        gap = self.interarrival_s
-        if isinstance(gap, bool) or not isinstance(gap, (int, float)) or not math.isfinite(gap) or gap <= 0:
-            raise InputError(f"synthetic workload: interarrival_s must be a positive number, got {gap!r}")
+        require_positive_number(self.interarrival_s, "synthetic workload", "interarrival_s")
         it = self.iterations
         if isinstance(it, Distribution):
             if not it.discrete:
                 raise InputError(f"synthetic workload: iterations must be an integer or a discrete "
                                  f"distribution ({', '.join(_DISCRETE)}, integer deterministic), "
                                  f"got {it.describe()}")
-        elif isinstance(it, bool) or not isinstance(it, int) or it < 0:
-            raise InputError(f"synthetic workload: iterations must be an integer >= 0, got {it!r}")
-        for name in ("pre_ops", "iteration_ops", "quantum_s", "post_ops"):
-            object.__setattr__(self, name, _as_distribution(f"synthetic workload: {name}",
-                                                            getattr(self, name)))
-        if self.quantum_s.name == "deterministic" and self.quantum_s.mean() <= 0:
-            raise InputError(f"synthetic workload: quantum_s must be > 0 s, got {self.quantum_s.describe()}")
+        else:
+            require_nonnegative_int(it, "synthetic workload", "iterations")
+        for name in _LAWS:
+            object.__setattr__(self, name, self.law(name))
+        quantum = self.law("quantum_s")
+        if quantum.name == "deterministic" and quantum.mean() <= 0:
+            raise InputError(f"synthetic workload: quantum_s must be > 0 s, got {quantum.describe()}")
         for name in ("qubits", "priorities"):
             values = tuple(getattr(self, name))
             if not values:
@@ -320,6 +325,10 @@ class SyntheticWorkload:
                 if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                     raise InputError(f"synthetic workload: {name} must be positive integers, got {v!r}")
             object.__setattr__(self, name, values)
+
+    def law(self, name: str) -> Distribution:
+        """Field ``name`` of ``_LAWS`` as a Distribution (a plain number is deterministic)."""
+        return _as_distribution(f"synthetic workload: {name}", getattr(self, name))
 
     # -- moments used by the theory checks ------------------------------------
     def mean_iterations(self) -> float:
@@ -334,7 +343,7 @@ class SyntheticWorkload:
     def jobs(self, rng: np.random.Generator, until_s: float, first_job_id: int = 0) -> Iterator[Job]:
         """Jobs of a Poisson process of mean gap ``interarrival_s`` arriving before ``until_s``.
 
-        Lazy (one block of :data:`BLOCK` jobs drawn at a time), and
+        Lazy (one block of ``BLOCK`` jobs drawn at a time), and
         deterministic given ``rng``; ``until_s = inf`` never ends.
         """
         t = 0.0
@@ -351,15 +360,16 @@ class SyntheticWorkload:
         it = self.iterations
         counts = (it.sample(rng, BLOCK).astype(np.int64) if isinstance(it, Distribution)
                   else np.full(BLOCK, it, dtype=np.int64))
-        pre = self.pre_ops.sample(rng, BLOCK).tolist()
-        post = self.post_ops.sample(rng, BLOCK).tolist()
+        pre = self.law("pre_ops").sample(rng, BLOCK).tolist()
+        post = self.law("post_ops").sample(rng, BLOCK).tolist()
         qubits = np.asarray(self.qubits)[rng.integers(len(self.qubits), size=BLOCK)].tolist()
         prios = np.asarray(self.priorities)[rng.integers(len(self.priorities), size=BLOCK)].tolist()
         total = int(counts.sum())
-        its = self.iteration_ops.sample(rng, total).tolist()
-        qs = np.maximum(self.quantum_s.sample(rng, total), _TINY_S).tolist()
+        its = self.law("iteration_ops").sample(rng, total).tolist()
+        qs = np.maximum(self.law("quantum_s").sample(rng, total), _TINY_S).tolist()
         ends = np.cumsum(counts).tolist()
-        jobs, a = [], 0
+        jobs: list[Job] = []
+        a = 0
         for i in range(BLOCK):
             b = ends[i]
             jobs.append(Job(first_id + i, arrivals[i], qubits[i], prios[i], pre[i],
@@ -368,9 +378,8 @@ class SyntheticWorkload:
         return jobs
 
     def instance(self, rng: np.random.Generator, count: int, name: str = "synthetic") -> Instance:
-        """The first ``count`` jobs of :meth:`jobs` as a finite :class:`Instance`."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise InputError(f"synthetic workload: count must be an integer >= 0, got {count!r}")
+        """The first ``count`` jobs of ``jobs`` as a finite ``Instance``."""
+        require_nonnegative_int(count, "synthetic workload", "count")
         source = self.jobs(rng, math.inf)
         jobs = tuple(next(source) for _ in range(count))
         return Instance(jobs, name=name, meta={"workload": self})

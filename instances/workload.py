@@ -3,7 +3,7 @@
 A job with ``q`` qubits draws, independently and uniformly, one row each of
 pre, cost_time (one classical iteration), post, num_iterations and exec_time
 (one quantum iteration) among the traces' rows at ``q`` qubits. Classical
-seconds become operations at :data:`OPS_PER_TRACE_SECOND`. Every iteration of
+seconds become operations at ``OPS_PER_TRACE_SECOND``. Every iteration of
 a job repeats its drawn classical work and quantum time.
 
 Quantum times (``quantum_target``):
@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hqsched.errors import InputError
+from hqsched.inputs import require_positive_number
 
 from .model import Job, constant_chain_job
 from .traces import OPS_PER_TRACE_SECOND, TraceSet
@@ -79,6 +80,7 @@ def quantum_target_mean_s(traces: TraceSet, qubits: int, target: str, fill_in: s
     lo, hi = below[-1], above[0]
     y_lo = traces.fastest_ibm_estimate_s(lo, backend)
     y_hi = traces.fastest_ibm_estimate_s(hi, backend)
+    assert y_lo is not None and y_hi is not None  # lo and hi are taken from `have`
     return y_lo + (y_hi - y_lo) * (qubits - lo) / (hi - lo)
 
 
@@ -142,10 +144,7 @@ class WorkloadSpec:
     iteration_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.interarrival_s, (int, float)) and math.isfinite(self.interarrival_s)
-                and self.interarrival_s > 0):
-            raise InputError(f"workload: interarrival_s must be a positive number, "
-                             f"got {self.interarrival_s!r}")
+        require_positive_number(self.interarrival_s, "workload", "interarrival_s")
         for name in ("qubits", "priorities"):
             values = getattr(self, name)
             if not values:
@@ -158,7 +157,7 @@ class WorkloadSpec:
 
 
 class JobSampler:
-    """Draws jobs of a :class:`WorkloadSpec` from a trace set.
+    """Draws jobs of a ``WorkloadSpec`` from a trace set.
 
     Draw order per job (fixed, so a seed reproduces the same jobs): qubit
     count, priority, then the row indices of pre, cost_time, post,
@@ -233,7 +232,7 @@ def poisson_draws(sampler: JobSampler, rng: np.random.Generator,
 
 def poisson_jobs(sampler: JobSampler, rng: np.random.Generator, until_s: float,
                  first_job_id: int = 0) -> Iterator[Job]:
-    """The jobs of :func:`poisson_draws` as :class:`Job` objects, ids from ``first_job_id``.
+    """The jobs of ``poisson_draws`` as ``Job`` objects, ids from ``first_job_id``.
 
     Lazy: jobs are drawn as they are consumed.
     """

@@ -1,6 +1,6 @@
 """Campaign results as pandas tables: per run, per grid point (mean, 95% CI), per group.
 
-Statistics reuse :mod:`hqsched.experiments.statistics`: across seeds, a metric's
+Statistics reuse ``hqsched.experiments.statistics``: across seeds, a metric's
 interval is the Student t interval of its per-seed values; percentiles of job
 times pool the completed jobs of all seeds. Times are in seconds.
 """

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")  # files only, never a display
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from hqsched.instances.model import Instance, TaskKind  # noqa: E402
-from hqsched.instances.schedule import SHARED_POOL, Schedule  # noqa: E402
+from hqsched.instances.model import Instance, TaskKind
+from hqsched.instances.schedule import SHARED_POOL, Schedule
 
 
 def write_gantt(schedule: Schedule, path: str | Path, instance: Instance | None = None,
@@ -25,9 +23,10 @@ def write_gantt(schedule: Schedule, path: str | Path, instance: Instance | None 
     lanes = sorted({(t.kind is TaskKind.QUANTUM, t.server) for t in schedule.tasks})
     row = {lane: i for i, lane in enumerate(lanes)}
     jobs = sorted({t.job_id for t in schedule.tasks})
-    cmap = plt.get_cmap("tab20" if len(jobs) > 10 else "tab10")
+    cmap = colormaps["tab20" if len(jobs) > 10 else "tab10"]
     colour = {j: cmap(i % cmap.N) for i, j in enumerate(jobs)}
-    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.55 * len(lanes)), dpi=110)
+    fig = Figure(figsize=(12, 1.2 + 0.55 * len(lanes)), dpi=110)
+    ax = fig.subplots()
     horizon = max((t.end_s for t in schedule.tasks), default=1.0) or 1.0
     shared = any(t.server == SHARED_POOL for t in schedule.tasks)
     for t in schedule.tasks:
@@ -55,4 +54,3 @@ def write_gantt(schedule: Schedule, path: str | Path, instance: Instance | None 
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)

@@ -7,7 +7,7 @@ annotated with the mean of its binding metric (the target metric with the
 largest mean / target) and the seeds run. The recommended cell has a thick
 black frame; a red arrow from one cell to its neighbour marks a significant
 worsening of a target metric when that resource is added (paired t-test,
-:mod:`hqsched.planning.sequential`).
+``hqsched.planning.sequential``).
 
 Bottom panels: one per target metric, its mean and 95% t interval against C,
 one line per Q evaluated, and the target as a dashed line; points where
@@ -19,15 +19,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import to_rgba  # noqa: E402
-from matplotlib.patches import Patch, Rectangle  # noqa: E402
-
-from hqsched.planning import sequential as ps  # noqa: E402
-from hqsched.planning.simulated import DOMINATED, LABELS, NOT_EVALUATED, PlanResult, fmt_value  # noqa: E402
+from hqsched.planning import sequential as ps
+from hqsched.planning.simulated import DOMINATED, LABELS, NOT_EVALUATED, PlanResult, fmt_value
 
 COLOURS = {
     ps.FEASIBLE: "#1a9850",
@@ -49,7 +46,7 @@ def write_figure(result: PlanResult, path: str | Path) -> Path:
     n_metrics = len(tau)
     width = max(7.0, 1.15 * len(cs) + 2.5)
     heat_h = max(1.6, 0.75 * len(qs) + 1.2)
-    fig = plt.figure(figsize=(width, heat_h + 3.0 * n_metrics + 0.6))
+    fig = Figure(figsize=(width, heat_h + 3.0 * n_metrics + 0.6))
     grid = fig.add_gridspec(1 + n_metrics, 1, height_ratios=[heat_h] + [3.0] * n_metrics,
                             hspace=0.55)
     ax = fig.add_subplot(grid[0])
@@ -57,7 +54,6 @@ def write_figure(result: PlanResult, path: str | Path) -> Path:
     for i, m in enumerate(tau):
         _curves(fig.add_subplot(grid[1 + i]), result, m, cs)
     fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
     return Path(path)
 
 

@@ -19,23 +19,24 @@ its 95% t interval across seeds.
 
 from __future__ import annotations
 
+import html as html_mod
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only, never a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from hqsched.experiments.statistics import format_number  # noqa: E402
+from hqsched.experiments.statistics import format_number
 from hqsched.files import atomic_write_text
-from hqsched.reports import campaign_data as rd  # noqa: E402
-from hqsched.reports.paper import paper_comparison  # noqa: E402
+from hqsched.instances.traces import load_traces
+from hqsched.reports import campaign_data as rd
+from hqsched.reports.paper import paper_comparison
 
 RESOURCES = {"quantum-computers": ("Q", "quantum computers Q"),
              "classical-workers": ("C", "classical workers C")}
@@ -123,8 +124,9 @@ def box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
         return False
     labels = _point_labels(data, keys)
     width = 0.8 / len(groups)
-    colors = plt.cm.viridis(np.linspace(0.1, 0.9, len(groups)))
-    fig, ax = plt.subplots(figsize=(max(6.5, 1.6 * len(keys) + 2), 4.2), dpi=120)
+    colors = colormaps["viridis"](np.linspace(0.1, 0.9, len(groups)))
+    fig = Figure(figsize=(max(6.5, 1.6 * len(keys) + 2), 4.2), dpi=120)
+    ax = fig.subplots()
     for g, (value, color) in enumerate(zip(groups, colors)):
         sel = jobs[jobs[by] == value]
         series = [sel.loc[sel["point"] == k, "job_time_s"].to_numpy(float) / HOUR for k in keys]
@@ -165,7 +167,8 @@ def heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric:
         mean[i, j] = row[metric]
         half[i, j] = (row[f"{metric}_ci_high"] - row[f"{metric}_ci_low"]) / 2
     scale = 100.0 if percent else 1.0
-    fig, ax = plt.subplots(figsize=(1.05 * len(xs) + 2.6, 0.62 * len(ys) + 1.9), dpi=120)
+    fig = Figure(figsize=(1.05 * len(xs) + 2.6, 0.62 * len(ys) + 1.9), dpi=120)
+    ax = fig.subplots()
     im = ax.imshow(mean * scale, origin="lower", aspect="auto", cmap="viridis")
     cbar = fig.colorbar(im, ax=ax)
     cbar.set_label(("%" if percent else "") + " mean across seeds")
@@ -208,9 +211,10 @@ def box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float |
     keys = sorted(keys, key=lambda k: params.loc[k, resource])
     jobs = data.jobs[data.jobs["status"] == "completed"]
     series = [jobs.loc[jobs["point"] == k, "job_time_s"].to_numpy(float) / HOUR for k in keys]
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=120)
+    fig = Figure(figsize=(6.5, 4.2), dpi=120)
+    ax = fig.subplots()
     ax.boxplot(series, patch_artist=True,
-               boxprops=dict(facecolor=plt.cm.viridis(0.6), alpha=0.8),
+               boxprops=dict(facecolor=colormaps["viridis"](0.6), alpha=0.8),
                medianprops=dict(color="black"),
                flierprops=dict(marker=".", markersize=2, alpha=0.3))
     ax.set_xticks(range(1, len(keys) + 1), [f"{params.loc[k, resource]:g}" for k in keys])
@@ -234,11 +238,10 @@ def _seeds_text(data: rd.CampaignData) -> str:
     return f"{n.min()} seeds" if n.min() == n.max() else f"{n.min()}-{n.max()} seeds"
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------
@@ -309,17 +312,19 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
         if not _is_plane(data, resource):
             continue
         fig_drop = "11" if sym == "Q" else "12"
-        specs = [("drop_probability", f"Drop probability (%) over {sym} x load",
-                  f"drop_{sym}_load.png", True, fig_drop),
-                 ("avg_classical_active", f"Average classical tasks over {sym} x load",
-                  f"classical_tasks_{sym}_load.png", False, "13, left" if sym == "C" else None),
-                 ("avg_quantum_tasks", f"Average quantum tasks (in service + pending) over "
-                  f"{sym} x load", f"quantum_tasks_{sym}_load.png", False,
-                  "13, right" if sym == "C" else None)]
-        for metric, title, name, pct, fig_no in specs:
+        # (metric, title, file, in percent, paper figure number)
+        specs: list[tuple[str, str, str, bool, str | None]] = [
+            ("drop_probability", f"Drop probability (%) over {sym} x load",
+             f"drop_{sym}_load.png", True, fig_drop),
+            ("avg_classical_active", f"Average classical tasks over {sym} x load",
+             f"classical_tasks_{sym}_load.png", False, "13, left" if sym == "C" else None),
+            ("avg_quantum_tasks", f"Average quantum tasks (in service + pending) over "
+             f"{sym} x load", f"quantum_tasks_{sym}_load.png", False,
+             "13, right" if sym == "C" else None)]
+        for metric, title, name, pct, paper_fig in specs:
             if heatmap(data, summary, resource, metric, title, out / name, percent=pct):
                 figures.append(name)
-                page.h(2, title + (f" (paper Fig. {fig_no})" if fig_no else ""))
+                page.h(2, title + (f" (paper Fig. {paper_fig})" if paper_fig else ""))
                 page.img(name, title)
     for resource, (sym, _label) in RESOURCES.items():
         name = f"job_time_by_{sym}.png"
@@ -377,7 +382,6 @@ def _fill_in_note(page: Page, data: rd.CampaignData) -> None:
              if v is not None}
     if "interpolate" not in fills:
         return
-    from hqsched.instances.traces import load_traces
     traces = load_traces(data.plan["fixed"].get("traces"))
     qsets = [data.plan["fixed"].get("qubits", [4, 6, 8, 10])] + list(
         data.plan["grid"].get("qubits", []))
@@ -398,8 +402,6 @@ def _to_html(md: str, title: str) -> str:
         import markdown
         body = markdown.markdown(md, extensions=["tables"])
     except ImportError:
-        import html as html_mod
-        import re
         text = html_mod.escape(md)
         # Keep the figures visible even without a Markdown renderer.
         body = "<pre>" + re.sub(r"!\[([^\]]*)\]\(([^)]+)\)",

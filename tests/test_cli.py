@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from hqsched.cli import main
-from hqsched.experiments.scenario import build_plan, describe, parse_duration, parse_seeds, settings_from
+from hqsched.experiments.scenario import build_plan, describe, settings_from
 from hqsched.instances.io import write_instance
 from hqsched.instances.model import Instance, constant_chain_job
 
@@ -18,20 +18,6 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(["simulate", *args])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.mark.parametrize("text,seconds", [("7d", 604800.0), ("12h", 43200.0), ("30m", 1800.0),
-                                          ("600s", 600.0), ("600", 600.0), ("1.5h", 5400.0),
-                                          (600, 600.0), (0.5, 0.5)])
-def test_durations(text, seconds):
-    assert parse_duration(text, "--duration") == seconds
-
-
-@pytest.mark.parametrize("text,seeds", [("0-3", (0, 1, 2, 3)), ("1,5,9", (1, 5, 9)),
-                                        ("0-1,7", (0, 1, 7)), ("n=3", (0, 1, 2)), ("4", (4,)),
-                                        ([2, 3], (2, 3))])
-def test_seed_forms(text, seeds):
-    assert parse_seeds(text, "--seeds") == seeds
 
 
 def test_toml_and_cli_give_the_same_scenario(tmp_path):

@@ -1,40 +1,87 @@
-"""The ``hqsched`` command: one subcommand per part (``simulate``, ``solve``, ...)."""
+"""The ``hqsched`` command: one subcommand per part (``simulate``, ``solve``, ...).
+
+Layer: the top; it may import every package. Each subcommand lives in a
+module of this package whose ``register(subparsers)`` adds its parser. Those
+modules import numpy, pandas, Pyomo and numba (seconds of start-up), so a
+module is imported only when its command is parsed or its help printed:
+``hqsched --help`` and ``hqsched --version`` load argparse and nothing heavy
+(``tests/test_startup.py`` checks it).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from hqsched import __version__
 from hqsched.errors import InputError
 
+#: The subcommands, in ``hqsched --help`` order: name -> (module whose
+#: ``register`` adds it, the one-line help shown in ``hqsched --help``).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("hqsched.cli.simulate", "simulate the online platform over seeds (Monte Carlo)"),
+    "instance": ("hqsched.cli.solve", "build offline instances"),
+    "solve": ("hqsched.cli.solve",
+              "offline optimum (HiGHS via Pyomo, or branch and bound for C = 1)"),
+    "campaign": ("hqsched.cli.campaign",
+                 "Monte Carlo campaigns: a grid of scenarios x seeds, resumable"),
+    "report": ("hqsched.cli.report",
+               "figures (PNG) and a Markdown/HTML summary page of a campaign"),
+    "gap": ("hqsched.cli.gap", "optimal-versus-online gap study over many small instances"),
+    "invariants": ("hqsched.cli.gap", "check the cross-part invariants on many tiny instances"),
+    "plan": ("hqsched.cli.plan",
+             "capacity planning: the fewest classical workers and quantum computers"),
+    "validate": ("hqsched.cli.validate", "check the simulator against queueing-theory closed forms"),
+}
+
+PROG = "hqsched"
+
+
+class LazyCommandParser(argparse.ArgumentParser):
+    """Stands in for one subcommand's parser until it is used.
+
+    On its first parse or help, it imports the command's module, lets its
+    ``register`` build the real parser, and hands every call over to it.
+    """
+
+    def __init__(self, *, command: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.command = command
+        self._real: argparse.ArgumentParser | None = None
+
+    def real(self) -> argparse.ArgumentParser:
+        """The subcommand's full parser (built on the first call)."""
+        if self._real is None:
+            host = argparse.ArgumentParser(prog=PROG)
+            subparsers = host.add_subparsers()
+            module = importlib.import_module(COMMANDS[self.command][0])
+            module.register(subparsers)
+            self._real = subparsers.choices[self.command]
+        return self._real
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        return self.real().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        return self.real().format_usage()
+
+    def format_help(self) -> str:
+        return self.real().format_help()
+
 
 def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser; each subcommand's options are added when it is used."""
     parser = argparse.ArgumentParser(
-        prog="hqsched",
+        prog=PROG,
         description="Model, optimize and simulate hybrid classical-quantum serverless platforms.")
     parser.add_argument("--version", action="version", version=f"hqsched {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    from hqsched.cli.campaign import register as register_campaign
-    from hqsched.cli.gap import register as register_gap
-    from hqsched.cli.plan import register as register_plan
-    from hqsched.cli.report import register as register_report
-    from hqsched.cli.simulate import register as register_online
-    from hqsched.cli.solve import register as register_formulation
-    from hqsched.cli.validate import register as register_validate
-    from hqsched.online.instance_runs import best_online_schedule
-
-    register_online(sub)
-    # The solver's incumbent comes from the online simulator; formulation
-    # itself never imports online (data flows one way), so it is plugged here.
-    register_formulation(sub, warm_start_provider=best_online_schedule)
-    register_campaign(sub)
-    register_report(sub)
-    register_gap(sub)
-    register_plan(sub)
-    register_validate(sub)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=LazyCommandParser)
+    for name, (_, help_) in COMMANDS.items():
+        sub.add_parser(name, help=help_, command=name)
     return parser
 
 

@@ -9,7 +9,7 @@ import time
 from hqsched.cli.arguments import positive_int
 from hqsched.errors import InputError
 from hqsched.experiments import campaign as cmp
-from hqsched.experiments.campaign_run import EXECUTORS, run_campaign
+from hqsched.experiments.campaign_run import EXECUTORS, import_ray, run_campaign
 
 EXAMPLES = """\
 examples:
@@ -24,7 +24,7 @@ examples:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``campaign`` subcommand and its ``run``, ``status`` and ``list`` actions."""
     p = subparsers.add_parser(
-        "campaign", help="Monte Carlo campaigns: a grid of scenarios x seeds, resumable",
+        "campaign",
         description="Run a campaign file (TOML: seeds, [fixed] and [grid] scenario options "
                     "with the names of `hqsched simulate`) as one unit per (grid point, seed), "
                     "saved as each finishes; rerunning resumes.",
@@ -70,7 +70,6 @@ def run(ns: argparse.Namespace) -> int:
     campaign = cmp.load_campaign(ns.campaign, seeds=ns.seeds,
                                  max_units=None if ns.yes else ns.max_units)
     if ns.executor == "ray":
-        from hqsched.experiments.campaign_run import import_ray
         import_ray()  # fail now, with the install hint, not after claiming --out
     elif ns.address is not None:
         raise InputError("--address: only used with --executor ray")

@@ -1,16 +1,14 @@
 """``hqsched gap`` (optimal-versus-online gap study) and ``hqsched invariants``.
 
-The top-level CLI adds both with :func:`register`.
+The top-level CLI adds both with ``register``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
-from hqsched.cli.arguments import positive_float, positive_int
-from hqsched.errors import InputError
+from hqsched.cli.arguments import int_list, nonnegative_int, positive_float, positive_int
 from hqsched.validation import invariants
 from hqsched.validation.gap import (
     BOXPLOT_PNG,
@@ -23,21 +21,11 @@ from hqsched.validation.gap import (
 )
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a comma list of integers, got {text!r}") from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"must be a comma list of positive integers, got {text!r}")
-    return values
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``gap`` and ``invariants`` subcommands."""
     d = GapConfig()
     p = subparsers.add_parser(
-        "gap", help="optimal-versus-online gap study over many small instances",
+        "gap",
         description="For N trace-derived instances (instance k uses seed SEED+k), compare every "
                     "policy's online sum of delays with the offline optimum (dedicated mode) and "
                     "with the C = infinity bound (serverless mode). Resumable: finished "
@@ -49,9 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    metavar="C")
     p.add_argument("--quantum-computers", type=positive_int, default=d.quantum_computers,
                    metavar="Q")
-    p.add_argument("--qubits", type=_int_list, default=d.qubits, metavar="LIST",
+    p.add_argument("--qubits", type=int_list, default=d.qubits, metavar="LIST",
                    help="qubit counts drawn uniformly (default 4,6,8,10)")
-    p.add_argument("--priorities", type=_int_list, default=d.priorities, metavar="LIST",
+    p.add_argument("--priorities", type=int_list, default=d.priorities, metavar="LIST",
                    help="priorities drawn uniformly (default 1,2,4)")
     p.add_argument("--interarrival", type=positive_float, default=d.interarrival_s, metavar="S",
                    help=f"mean Poisson inter-arrival time, seconds (default {d.interarrival_s:g})")
@@ -65,15 +53,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--relax-time-limit", type=positive_float, default=d.relax_time_limit_s,
                    metavar="S", help="per-instance C = infinity MILP limit, seconds "
                                      f"(default {d.relax_time_limit_s:g})")
-    p.add_argument("--seed", type=int, default=d.base_seed, metavar="N",
+    p.add_argument("--seed", type=nonnegative_int, default=d.base_seed, metavar="N",
                    help="base seed: instance k and its randomised policies use N + k (default 0)")
-    p.add_argument("--processes", type=positive_int, default=2, metavar="P",
-                   help="worker processes over instances (default 2; 1 = no pool)")
+    p.add_argument("--processes", type=positive_int, default=None, metavar="P",
+                   help="worker processes over instances (default: all cores; 1 = no pool)")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=run_gap)
 
     q = subparsers.add_parser(
-        "invariants", help="check the cross-part invariants on many tiny instances",
+        "invariants",
         description="Online dedicated >= offline optimum, serverless >= C = infinity bound, "
                     "solver and simulator schedules pass the checker. Exit code 1 on a failure.")
     invariants.add_arguments(q)
@@ -81,8 +71,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_gap(ns: argparse.Namespace) -> int:
-    if ns.seed < 0:
-        raise InputError(f"--seed: must be >= 0, got {ns.seed}")
     cfg = GapConfig(instances=ns.instances, jobs=ns.jobs, iterations=ns.iterations,
                     classical_workers=ns.classical_workers,
                     quantum_computers=ns.quantum_computers, qubits=ns.qubits,
@@ -90,7 +78,7 @@ def run_gap(ns: argparse.Namespace) -> int:
                     base_seed=ns.seed, weighted=ns.weighted, time_limit_s=ns.time_limit,
                     relax_time_limit_s=ns.relax_time_limit, method=ns.method)
     t0 = time.perf_counter()
-    frame = run_study(cfg, ns.out, processes=ns.processes, progress=sys.stderr.isatty())
+    frame = run_study(cfg, ns.out, processes=ns.processes, force_progress=ns.progress)
     wall = time.perf_counter() - t0
     print(format_summary(summarize(frame)))
     n = frame["instance"].nunique()

@@ -1,11 +1,11 @@
 """``hqsched plan exact|simulate``: the fewest classical workers (C) and quantum computers (Q).
 
 ``plan exact INSTANCE``: offline, on a small instance, under a per-job delay
-bound (:mod:`hqsched.planning.exact`).
+bound (``hqsched.planning.exact``).
 
 ``plan simulate``: online, by simulation, on a (C, Q) grid
-(:mod:`hqsched.planning.simulated`). Workload and platform options have the
-names and parsers of ``hqsched simulate`` (:data:`hqsched.experiments.scenario.OPTIONS`),
+(``hqsched.planning.simulated``). Workload and platform options have the
+names and parsers of ``hqsched simulate`` (``hqsched.experiments.scenario.OPTIONS``),
 except that C and Q are searched (``--classical-range``, ``--quantum-range``)
 and ``--seeds`` is the seed budget per candidate, where a bare integer is a
 count (``--seeds 20`` = seeds 0-19). ``--config plan.toml`` takes any of
@@ -19,7 +19,6 @@ answer), 2 bad input (``hqsched: error: ...``).
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 import time
@@ -29,9 +28,24 @@ from typing import Any
 
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
-from hqsched.experiments.campaign_run import EXECUTORS
+from hqsched.experiments.campaign_run import EXECUTORS, import_ray
+from hqsched.inputs import (
+    load_toml,
+    parse_choice,
+    parse_duration,
+    parse_flag,
+    parse_int_range,
+    parse_positive_float,
+    parse_positive_int,
+    parse_probability,
+    parse_seeds,
+    parse_text,
+)
+from hqsched.instances.io import read_instance
 from hqsched.online.config import SimulationConfig
-from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost, parse_range
+from hqsched.planning.exact import OBJECTIVES, plan_exact
+from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost, plan_simulate
+from hqsched.reports.plan_figure import write_figure
 
 _SCN = {o.name: o for o in scn.OPTIONS}
 #: Options of `hqsched simulate` that plan simulate does not take (C and Q are searched,
@@ -39,18 +53,6 @@ _SCN = {o.name: o for o in scn.OPTIONS}
 _NOT_FOR_PLAN = {"classical-workers": "use --classical-range",
                  "quantum-computers": "use --quantum-range",
                  "format": "plan results are CSV"}
-
-
-def _probability(value: Any, where: str) -> float:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        x = float(value)
-    except (TypeError, ValueError):
-        x = math.nan
-    if not (0.0 <= x <= 1.0):
-        raise InputError(f"{where}: must be a probability in [0, 1], got {value!r}")
-    return x
 
 
 def _budget(value: Any, where: str) -> tuple[int, ...]:
@@ -61,54 +63,38 @@ def _budget(value: Any, where: str) -> tuple[int, ...]:
         if n < 2:
             raise InputError(f"{where}: the seed budget must be at least 2, got {value!r}")
         return tuple(range(n))
-    return scn.parse_seeds(value, where)
-
-
-def _pos_int(value: Any, where: str) -> int:
-    return _SCN["classical-workers"].parse(value, where)
+    return parse_seeds(value, where)
 
 
 def _alpha(value: Any, where: str) -> float:
-    x = _probability(value, where)
+    x = parse_probability(value, where)
     if not 0 < x < 1:
         raise InputError(f"{where}: must be in (0, 1), got {value!r}")
     return x
 
 
-def _executor(value: Any, where: str) -> str:
-    if value not in EXECUTORS:
-        raise InputError(f"{where}: must be one of {', '.join(EXECUTORS)}, got {value!r}")
-    return str(value)
-
-
-def _flag(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise InputError(f"{where}: must be true or false, got {value!r}")
-    return value
-
-
 #: plan simulate's own options: name -> (parser, default, help, metavar or None for a flag).
 PLAN_OPTIONS: dict[str, tuple[Callable[[Any, str], Any], Any, str, str | None]] = {
-    "classical-range": (lambda v, w: parse_range(v, w), (1, 6),
+    "classical-range": (parse_int_range, (1, 6),
                         "C values to consider, inclusive (default 1-6)", "LO-HI"),
-    "quantum-range": (lambda v, w: parse_range(v, w), (1, 8),
+    "quantum-range": (parse_int_range, (1, 8),
                       "Q values to consider, inclusive (default 1-8)", "LO-HI"),
-    "max-drop": (_probability, None, "target: drop probability <= P", "P"),
-    "max-p95-job-time": (lambda v, w: scn.parse_duration(v, w), None,
+    "max-drop": (parse_probability, None, "target: drop probability <= P", "P"),
+    "max-p95-job-time": (parse_duration, None,
                          "target: per-seed 95th percentile job time <= T (6h, 30m, 900)", "T"),
-    "max-mean-job-time": (lambda v, w: scn.parse_duration(v, w), None,
+    "max-mean-job-time": (parse_duration, None,
                           "target: per-seed mean job time <= T", "T"),
-    "cost": (lambda v, w: parse_cost(v, w), Cost(),
+    "cost": (parse_cost, Cost(),
              "candidate cost a*C + b*Q as \"C=a,Q=b\" (default C=1,Q=1)", "SPEC"),
     "seeds": (_budget, tuple(range(20)),
               "seed budget per candidate: a count (20 = seeds 0-19, default) or 0-19, 1,5,9, n=20",
               "SEEDS"),
-    "batch": (_pos_int, 5, "seeds per look of the sequential test (default 5, >= 2)", "N"),
+    "batch": (parse_positive_int, 5, "seeds per look of the sequential test (default 5, >= 2)", "N"),
     "alpha": (_alpha, 0.05, "error level of the sequential and paired tests (default 0.05)", "A"),
-    "full-grid": (_flag, False, "evaluate every candidate at the full seed budget "
+    "full-grid": (parse_flag, False, "evaluate every candidate at the full seed budget "
                   "(heat maps, monotonicity analysis)", None),
-    "executor": (_executor, "local", "local processes (default) or ray", "NAME"),
-    "address": (lambda v, w: scn._text(v, w), None,
+    "executor": (parse_choice(EXECUTORS), "local", "local processes (default) or ray", "NAME"),
+    "address": (parse_text, None,
                 "Ray cluster address (auto, host:port); default: a local Ray instance", "ADDR"),
 }
 
@@ -126,7 +112,7 @@ examples:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``plan exact`` and ``plan simulate`` to the top-level subcommands."""
     p = subparsers.add_parser(
-        "plan", help="capacity planning: the fewest classical workers and quantum computers",
+        "plan",
         description="Find the cheapest (C, Q) meeting a target: exactly on a small instance "
                     "(offline MILP, checked), or by simulation on a (C, Q) grid.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -188,19 +174,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------
 
 def run_exact(ns: argparse.Namespace) -> int:
-    from hqsched.instances.io import read_instance
-    from hqsched.planning.exact import OBJECTIVES, plan_exact
     if ns.minimize not in OBJECTIVES:
         raise InputError(f"--minimize: must be one of {', '.join(OBJECTIVES)}, "
                          f"got {ns.minimize!r}")
-    delta = scn.parse_duration(ns.delta_max, "--delta-max")
-    c = _pos_int(ns.classical_workers, "--classical-workers")
-    q = _pos_int(ns.quantum_computers, "--quantum-computers")
-    s = _SCN["worker-capacity"].parse(ns.worker_capacity, "--worker-capacity")
-    limit = scn.parse_duration(ns.time_limit, "--time-limit")
+    delta = parse_duration(ns.delta_max, "--delta-max")
+    c = parse_positive_int(ns.classical_workers, "--classical-workers")
+    q = parse_positive_int(ns.quantum_computers, "--quantum-computers")
+    s = parse_positive_float(ns.worker_capacity, "--worker-capacity")
+    limit = parse_duration(ns.time_limit, "--time-limit")
     cost = parse_cost(ns.cost, "--cost")
-    crange = parse_range(ns.classical_range, "--classical-range")
-    qrange = parse_range(ns.quantum_range, "--quantum-range")
+    crange = parse_int_range(ns.classical_range, "--classical-range")
+    qrange = parse_int_range(ns.quantum_range, "--quantum-range")
     inst = read_instance(ns.instance)
     start = time.perf_counter()
     plan = plan_exact(inst, ns.minimize, delta, classical=c, quantum=q,
@@ -221,7 +205,7 @@ def run_exact(ns: argparse.Namespace) -> int:
 def _read_plan_toml(path: str) -> dict[str, tuple[Any, str]]:
     """Raw values of a plan file: option name -> (value, 'file: key')."""
     p = Path(path)
-    doc = scn.load_toml(p)
+    doc = load_toml(p, "--config")
     out: dict[str, tuple[Any, str]] = {}
     for key, value in doc.items():
         name = key.replace("_", "-")
@@ -274,14 +258,12 @@ def plan_inputs(ns: argparse.Namespace) -> tuple[SimulationConfig, dict[str, Any
 
 
 def run_simulate(ns: argparse.Namespace) -> int:
-    from hqsched.planning.simulated import plan_simulate
     base, p, settings = plan_inputs(ns)
     targets = Targets(p["max-drop"], p["max-p95-job-time"], p["max-mean-job-time"])
     if not targets.as_dict():
         raise InputError("plan simulate: give at least one target: --max-drop, "
                          "--max-p95-job-time or --max-mean-job-time")
     if p["executor"] == "ray":
-        from hqsched.experiments.campaign_run import import_ray
         import_ray()
     (c0, c1), (q0, q1) = p["classical-range"], p["quantum-range"]
     n = (c1 - c0 + 1) * (q1 - q0 + 1)
@@ -296,7 +278,6 @@ def run_simulate(ns: argparse.Namespace) -> int:
         processes=settings["processes"], address=p["address"], overwrite=settings["overwrite"],
         progress=settings["progress"])
     if settings["out"]:
-        from hqsched.reports.plan_figure import write_figure
         write_figure(result, Path(settings["out"]) / "plan.png")
     print(format_report(result))
     runs = sum(len(k.seeds) for k in result.candidates)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hqsched.reports.report import build_report
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""
     p = subparsers.add_parser(
-        "report", help="figures (PNG) and a Markdown/HTML summary page of a campaign",
+        "report",
         description="Read a campaign output directory (hqsched campaign run ... --out DIR) and "
                     "write PNG figures, CSV tables and report.md (figures whose axes the "
                     "campaign did not vary are skipped). Every mean has its 95%% CI across "
@@ -26,7 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    from hqsched.reports.report import build_report  # matplotlib only when used
     page = build_report(ns.results, ns.out, notes=Path(ns.notes) if ns.notes else None,
                         html=ns.html)
     print(f"report written: {page}")

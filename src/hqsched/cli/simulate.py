@@ -21,7 +21,7 @@ examples:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` subcommand."""
     p = subparsers.add_parser(
-        "simulate", help="simulate the online platform over seeds (Monte Carlo)",
+        "simulate",
         description="Simulate the hybrid classical-quantum serverless platform: independent "
                     "replications over seeds, mean and 95%% CI across seeds. Defaults are the "
                     "paper's small scenario (Table 2).",

@@ -1,6 +1,6 @@
 """``hqsched validate``: the simulator against queueing theory (closed forms).
 
-The top-level CLI adds it with :func:`register`. Exit code 0 when every check
+The top-level CLI adds it with ``register``. Exit code 0 when every check
 passes, 1 when any fails.
 """
 
@@ -21,7 +21,7 @@ CSV_NAME = "validation.csv"
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``validate`` subcommand."""
     p = subparsers.add_parser(
-        "validate", help="check the simulator against queueing-theory closed forms",
+        "validate",
         description="Configure the simulator as textbook queues (M/M/c, M/M/1 under fifo/"
                     "random/lifo, M/G/1 processor sharing, M/M/c/K) and check it against their "
                     "closed forms and Little's law, over independent replications. Exit code 1 "
@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=_at_least_two, default=None, metavar="N",
                    help=f"replications per check (default {FULL_SEEDS}; {QUICK_SEEDS} with --quick)")
     p.add_argument("--processes", type=positive_int, default=None, metavar="P",
-                   help="worker processes (default: min(2, cores); 1 = no pool)")
+                   help="worker processes (default: all cores; 1 = no pool)")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--per-check", action="store_true",
                    help="verdicts at 95%% per check instead of family-wise 95%% (Bonferroni)")
     p.add_argument("--out", metavar="DIR", default=None,
@@ -42,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     records = validate(quick=ns.quick, seeds=ns.seeds, processes=ns.processes,
-                       bonferroni=not ns.per_check)
+                       bonferroni=not ns.per_check, force_progress=ns.progress)
     print(format_records(records))
     if ns.out is not None:
         path = write_csv(records, ns.out)
