@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units, run_stored_units
 from hqsched.experiments.results_store import ResultStore, TableOutput
+from hqsched.experiments.scenario import describe
 from hqsched.online.config import JOB_DTYPES, JOB_ORDER, ReplicationResult, SimulationConfig
 
 if TYPE_CHECKING:
@@ -80,8 +81,6 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
     ``progress``: a tqdm bar on stderr when it is a terminal (always with
     ``force_progress``).
     """
-    from hqsched.experiments.scenario import describe  # scenario -> JSON manifest
-
     seeds = _check_seeds(seeds)
     options = ExecutorOptions(processes=processes, progress=progress,
                               force_progress=force_progress)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from hqsched.errors import InputError
 from hqsched.formulation.checker import check_schedule
 from hqsched.formulation.problem import OfflineProblem
-from hqsched.formulation.solve import solve_min_capacity
+from hqsched.formulation.solve import feasible_at, solve_min_capacity
 from hqsched.instances.model import Instance
 from hqsched.instances.schedule import Schedule
 from hqsched.planning.simulated import Cost
@@ -97,7 +97,6 @@ def feasibility(instance: Instance, c: int, q: int, delta_max_s: float,
     ``solve_min_capacity`` uses) so both answers rest on the same model.
     Time limit (s) per solve; a time limit or solver error is "unknown".
     """
-    from hqsched.formulation.solve import feasible_at
     problem = OfflineProblem(instance, c, q, worker_capacity_ops_per_s)
     deadlines = {j.job_id: j.arrival_s + delta_max_s for j in instance.jobs}
     outcome, schedule, _ = feasible_at(problem, deadlines, time.perf_counter(), time_limit_s)
