@@ -22,11 +22,20 @@ arrival order, like an in-memory table.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
 
-from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units, run_stored_units
+from hqsched.errors import InputError
+from hqsched.experiments.executor import (
+    ExecutorOptions,
+    UnitBatch,
+    default_processes,
+    map_units,
+    run_stored_units,
+)
 from hqsched.experiments.results_store import ResultStore, TableOutput
 from hqsched.experiments.scenario import describe
 from hqsched.online.config import JOB_DTYPES, JOB_ORDER, ReplicationResult, SimulationConfig
@@ -43,6 +52,29 @@ class PerSeedScenario(Protocol):
 Scenario: TypeAlias = SimulationConfig | PerSeedScenario
 
 
+#: Refuse (without --yes) a run expected to process more events than this in all: about
+#: 100 s of one core at the small scenario's ~1e7 events/s, hours when the system is
+#: overloaded (each event then costs more, and memory grows with the queue).
+EVENT_BUDGET = 1e9
+
+
+def check_expected_work(scenarios: Iterable[Scenario], n_seeds: int, where: str) -> None:
+    """A one-line InputError if replicating every scenario over ``n_seeds`` seeds is
+    expected to exceed ``EVENT_BUDGET`` events (``engine.expected_events`` per
+    replication); trace replays drawn per seed are bounded by their file, not estimated."""
+    from hqsched.online.engine import expected_events  # numba loads only when running
+
+    configs = [c for c in scenarios if isinstance(c, SimulationConfig)]
+    per_run = max((expected_events(c) for c in configs), default=0.0)
+    total = sum(expected_events(c) for c in configs) * n_seeds
+    if total > EVENT_BUDGET:
+        raise InputError(
+            f"{where}: about {total:.2g} events expected (up to {per_run:.2g} per replication, "
+            f"{len(configs)} scenario(s) x {n_seeds} seed(s)), over the {EVENT_BUDGET:.0e} "
+            "budget (hours of work); shorten the duration, raise the interarrival, "
+            "or pass --yes to run it anyway")
+
+
 def unit_id(seed: int) -> str:
     """Stable id of the replication of ``seed`` (file stem under the output dir)."""
     return f"seed-{seed:06d}"
@@ -52,19 +84,45 @@ def config_for(scenario: Scenario, seed: int) -> SimulationConfig:
     return scenario if isinstance(scenario, SimulationConfig) else scenario.config_for(seed)
 
 
-def run_one(scenario: Scenario, seed: int, sink: RecordSink | None = None) -> ReplicationResult:
-    """One replication, in this process; records to ``sink`` if given (see ``simulate``)."""
+class Replicate(NamedTuple):
+    """The context of a batch of replications: the scenario, and whether each replication
+    shows its own bar of simulated time (only when they run in the driver process)."""
+
+    scenario: Scenario
+    time_bar: bool = False
+
+
+def run_one(scenario: Scenario, seed: int, sink: RecordSink | None = None,
+            time_bar: bool = False) -> ReplicationResult:
+    """One replication, in this process; records to ``sink`` if given (see ``simulate``).
+    ``time_bar``: a tqdm bar on stderr of the simulated hours (a long replication
+    otherwise shows 0/1 until it ends); it appears after 1 s and leaves no line."""
     # Imported here so that this module (and the CLI's --help) loads even
     # while the engine is absent or broken.
     from hqsched.online.engine import simulate
-    return simulate(config_for(scenario, seed), seed, sink)
+    config = config_for(scenario, seed)
+    if not (time_bar and math.isfinite(config.duration_s)):
+        return simulate(config, seed, sink)
+    from tqdm import tqdm
+    with tqdm(total=round(config.duration_s / 3600, 1), desc=f"seed {seed}", unit="h simulated",
+              file=sys.stderr, leave=False, delay=1.0, position=1) as bar:
+        def on_time(t: float) -> None:
+            bar.update(round(min(t, config.duration_s) / 3600, 1) - bar.n)
+        result = simulate(config, seed, sink, on_time=on_time)
+        on_time(config.duration_s)  # the run is over: the whole window was simulated
+        return result
 
 
-def run_to_table(scenario: Scenario, seed: int, table: TableOutput) -> ReplicationResult:
+def _replicate(work: Replicate, seed: int) -> ReplicationResult:
+    """One unit of ``map_units``: a replication in memory."""
+    return run_one(work.scenario, seed, time_bar=work.time_bar)
+
+
+def run_to_table(work: Replicate, seed: int, table: TableOutput) -> ReplicationResult:
     """One replication, its records streamed into ``table`` as jobs leave the system (a
     stored unit of the executor: the driver writes the summary)."""
     with table.stream(JOB_DTYPES) as sink:
-        return run_one(scenario, seed, sink)
+        return run_one(work.scenario, seed, sink, time_bar=work.time_bar)
 
 
 def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str | None = None,
@@ -84,18 +142,31 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
     seeds = _check_seeds(seeds)
     options = ExecutorOptions(processes=processes, progress=progress,
                               force_progress=force_progress)
+    # A bar of simulated time per replication only where it cannot garble the executor's:
+    # replications run one after another in this process.
+    in_driver = min(processes or default_processes(), len(seeds)) <= 1
+    work = Replicate(config, in_driver and progress and (force_progress or sys.stderr.isatty()))
     if out_dir is None:
-        return map_units(UnitBatch(run_one, config, seeds, "replications", "rep"), options)
+        return map_units(UnitBatch(_replicate, work, seeds, "replications", "rep"), options)
 
     store = ResultStore(out_dir, fmt)
-    store.claim(describe(config), overwrite=overwrite)
+    store.claim(describe(config), overwrite=overwrite)  # locks out_dir until released
+    try:
+        return _run_claimed(work, seeds, store, options)
+    finally:
+        store.release()
+
+
+def _run_claimed(work: Replicate, seeds: list[int], store: ResultStore,
+                 options: ExecutorOptions) -> list[ReplicationResult]:
+    """``run_replications`` into ``store``, claimed (and locked) for ``work.scenario``."""
     results: dict[int, ReplicationResult] = {}
 
     def stored(seed: int, result: ReplicationResult) -> None:
         result.jobs = store.lazy_table(unit_id(seed), JOB_ORDER)
         results[seed] = result
 
-    skipped = run_stored_units(UnitBatch(run_to_table, config, seeds, "replications", "rep"),
+    skipped = run_stored_units(UnitBatch(run_to_table, work, seeds, "replications", "rep"),
                                store, unit_id, stored, options, summary_of=_summary)
     for seed in skipped:
         stored(seed, ReplicationResult(seed=seed, summary=store.load_summary(unit_id(seed)),

@@ -117,7 +117,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from hqsched.compiled import key_caches_on_sources
 from hqsched.instances.schedule import Schedule
@@ -139,7 +139,7 @@ I8, F8 = np.int64, np.float64
 #: Control of one search (a one-row array; the compiled code works on its
 #: record ``control[0]``). Settings are fixed for the search; the state is
 #: carried between the driver's compiled calls (``_search`` returns every
-#: ``budget`` nodes so the Python driver can check the time limit).
+#: ``budget`` nodes, and as soon as it reads the clock past the deadline).
 CONTROL = np.dtype([
     # settings
     ("use_memo", np.bool_),     # dominance memo on
@@ -156,7 +156,14 @@ CONTROL = np.dtype([
     ("best_len", I8),           # decisions of the best schedule the search found (0 = none yet)
     ("memo_used", I8),          # memo entries filled
     ("memo_pruned", I8),        # nodes pruned by dominance
+    ("stride", I8),             # nodes between two reads of the clock (``_past_deadline``)
+    ("last_check", F8),         # time.perf_counter() at the last read (s)
 ])
+
+#: Target interval between two reads of the clock inside the search (s): one read
+#: (``numba.objmode``) costs ~0.5 us, so reading every ~5 ms costs ~0.01 %, and the
+#: deadline is overshot by about one interval (a few nodes when nodes are slow).
+CLOCK_INTERVAL_S = 0.005
 
 #: Entries scanned per memo bucket before a node is stored without comparison.
 MEMO_SCAN = 64
@@ -709,17 +716,45 @@ def _memo_check(d, nd, ntask, memo, ctl):
 
 
 @njit(cache=True)
-def _search(control, nd, ch, path, best, memo, jb, vt, budget):
+def _past_deadline(ctl, deadline):
+    """Whether ``time.perf_counter()`` has passed ``deadline`` (s); adapts ``ctl["stride"]``
+    (nodes between reads) so that reads come every ~``CLOCK_INTERVAL_S``.
+
+    Why: numba's nopython mode has no clock, and a chunk of nodes can take minutes on a
+    large instance (one node expands and bounds up to J children), so the driver's check
+    between chunks alone overshoots a time limit by far. The clock is read through
+    ``objmode``; the stride doubles while reads come faster than the interval and halves
+    (down to every node) when they come slower. Reading the clock changes no decision of
+    the search: node counts are the same unless the deadline is hit."""
+    with objmode(now="float64"):
+        now = time.perf_counter()
+    elapsed = now - ctl["last_check"]
+    ctl["last_check"] = now
+    if elapsed < 0.5 * CLOCK_INTERVAL_S:
+        ctl["stride"] = min(ctl["stride"] * 2, 1 << 24)
+    elif elapsed > 2.0 * CLOCK_INTERVAL_S:
+        ctl["stride"] = max(ctl["stride"] // 2, 1)
+    return now > deadline
+
+
+@njit(cache=True)
+def _search(control, nd, ch, path, best, memo, jb, vt, budget, deadline):
     """Resumable depth-first search from the record ``control[0]`` (``CONTROL``):
-    returns after ``budget`` node visits or when the tree is exhausted (``done``).
-    ``path`` holds the decisions of the current path, ``best`` those of the
-    incumbent the search found."""
+    returns after ``budget`` node visits, when the tree is exhausted (``done``) or
+    once the clock is past ``deadline`` (a ``time.perf_counter()`` value, s; read
+    every ``ctl["stride"]`` nodes). ``path`` holds the decisions of the current
+    path, ``best`` those of the incumbent the search found."""
     ctl = control[0]
     J = nd.k.shape[1]
     rule = ctl["rule"]
     blevel = ctl["bound_level"]
     visits = 0
+    next_check = 0  # read the clock on entry: the deadline may be past already
     while visits < budget:
+        if visits >= next_check:
+            if _past_deadline(ctl, deadline):
+                return
+            next_check = visits + ctl["stride"]
         d = ctl["depth"]
         if ch.ptr[d] >= ch.n[d]:
             if d == 0:
@@ -899,6 +934,8 @@ def _control(options: BnbOptions, bound_level: int, incumbent: float) -> np.ndar
     ctl["rel_tol"] = options.rel_tol
     ctl["memo_scan"] = MEMO_SCAN
     ctl["incumbent"] = incumbent
+    ctl["stride"] = 1
+    ctl["last_check"] = time.perf_counter()
     return control
 
 
@@ -968,15 +1005,19 @@ def branch_and_bound(problem: OfflineProblem, weighted: bool = False,
     nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0] = k, r, -INF, -INF, cost
     root_lb = float(_lower_bound(nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0], jb,
                                  bound_level, vt))
+    deadline = t0 + options.time_limit_s
+    # Expanding the root bounds every job's child (~1 s at 300 jobs): skipped once the
+    # deadline has passed (the heuristics used the time), then the bound is the root's.
+    expanded = False
     if np.all(nd.k[0] >= jb.ntask):
         ctl["done"] = True
-    else:
+    elif time.perf_counter() < deadline:
         _expand(0, nd, ch, jb, options.rule, bound_level, vt)
-    deadline = t0 + options.time_limit_s
+        expanded = True
     chunk = options.chunk
-    while not ctl["done"]:
+    while expanded and not ctl["done"]:
         t_chunk = time.perf_counter()
-        _search(control, nd, ch, path, best, memo, jb, vt, chunk)
+        _search(control, nd, ch, path, best, memo, jb, vt, chunk, deadline)
         now = time.perf_counter()
         if now > deadline:
             break
@@ -984,7 +1025,7 @@ def branch_and_bound(problem: OfflineProblem, weighted: bool = False,
         chunk = max(100, min(chunk * 2, int(chunk * 0.1 / max(now - t_chunk, 1e-6))))
     ub = float(ctl["incumbent"])
     status: Status = "optimal" if ctl["done"] else "feasible"
-    bound = ub if ctl["done"] else _open_bound(ctl, ch, ub)
+    bound = ub if ctl["done"] else _open_bound(ctl, ch, ub) if expanded else min(root_lb, ub)
     nodes, pruned, used = int(ctl["nodes"]), int(ctl["memo_pruned"]), int(ctl["memo_used"])
     if ctl["best_len"] > 0:
         sched = _build_schedule(problem, jb, best, int(ctl["best_len"]))

@@ -86,25 +86,24 @@ def list_schedule(problem: OfflineProblem, weighted: bool = False) -> Schedule:
 
 def _dispatch(problem: OfflineProblem, rule: str, weighted: bool) -> Schedule:
     tasks = problem.tasks
-    arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
-    nxt = {j: 0 for j in problem.chains}
-    ready_at = dict(arrival)
-    free: dict[str, list[float]] = {r: [-math.inf] * (problem.servers(r) or 0) for r in ("C", "Q")}
+    n_servers = {r: problem.servers(r) for r in ("C", "Q")}
+    # Next task of every unfinished job (a job leaves the dict when its chain is done:
+    # each step scans only these, O(tasks x unfinished jobs) in all).
+    nxt = {j: 0 for j, chain in problem.chains.items() if chain}
+    ready_at = {j.job_id: j.arrival_s for j in problem.instance.jobs}
+    free: dict[str, list[float]] = {r: [-math.inf] * (n_servers[r] or 0) for r in ("C", "Q")}
     starts, servers = [0.0] * len(tasks), [0] * len(tasks)
     remaining = len(tasks)
     while remaining:
         # (score, task, server, start); scores compare within one rule only
         best: tuple[tuple[float, ...], OTask, int, float] | None = None
         for j, k in nxt.items():
-            chain = problem.chains[j]
-            if k >= len(chain):
-                continue
-            t = tasks[chain[k]]
+            t = tasks[problem.chains[j][k]]
             lanes = free[t.resource]
-            if problem.servers(t.resource) is None or t.duration_s == 0:
-                srv, est = (SHARED_POOL if problem.servers(t.resource) is None else 0), ready_at[j]
+            if n_servers[t.resource] is None or t.duration_s == 0:
+                srv, est = (SHARED_POOL if n_servers[t.resource] is None else 0), ready_at[j]
             else:
-                srv = min(range(len(lanes)), key=lambda s: lanes[s])
+                srv = min(range(len(lanes)), key=lanes.__getitem__)
                 est = max(ready_at[j], lanes[srv])
             w = t.weight if weighted else 1
             score: tuple[float, ...]
@@ -117,10 +116,12 @@ def _dispatch(problem: OfflineProblem, rule: str, weighted: bool) -> Schedule:
         assert best is not None  # some job has a task left while remaining > 0
         _, t, srv, est = best
         starts[t.pos], servers[t.pos] = est, srv
-        if problem.servers(t.resource) is not None and t.duration_s > 0:
+        if n_servers[t.resource] is not None and t.duration_s > 0:
             free[t.resource][srv] = est + t.duration_s
         ready_at[t.job_id] = est + t.duration_s
         nxt[t.job_id] += 1
+        if nxt[t.job_id] == len(problem.chains[t.job_id]):
+            del nxt[t.job_id]
         remaining -= 1
     return exact_schedule(problem, starts, servers)
 
@@ -204,7 +205,7 @@ def local_search(problem: OfflineProblem, seeds: Sequence[Schedule], weighted: b
     n = len(cur)
     used, stall = 0, 0
     while used < evaluations and n > 1:
-        if used % 256 == 0 and time.perf_counter() > t_end:
+        if time.perf_counter() > t_end:  # each evaluation may take ms on large instances
             break
         cand = list(cur)
         if rng.random() < 0.5:

@@ -89,7 +89,7 @@ from hqsched.instances.schedule import SHARED_POOL, Schedule
 from .batches import batch_search
 from .bnb import branch_and_bound
 from .checker import check_schedule
-from .models import ModelInfo, build_model, set_start
+from .models import ModelInfo, build_model, build_seconds_estimate, set_start
 from .options import BnbOptions, ModelOptions, SolveOptions, SubsetBound
 from .problem import OfflineProblem, SolveResult, Status
 from .repair import exact_schedule, list_schedule, local_search
@@ -488,6 +488,21 @@ def _milp_result(problem: OfflineProblem, res: Any, candidates: list[Incumbent],
                        details={"incumbent": source}, **sizes)
 
 
+def _best_known(problem: OfflineProblem, kept: list[Incumbent], notes: list[str],
+                t0: float) -> SolveResult:
+    """The best heuristic schedule as a "feasible" result (no bound), when no model could
+    be solved within the time limit."""
+    elapsed = time.perf_counter() - t0
+    if not kept:
+        return SolveResult("time_limit_no_incumbent", solve_time_s=elapsed,
+                           message="; ".join(notes + [f"stopped after {elapsed:.2f}s without "
+                                                      "a feasible schedule"]))
+    best = min(kept, key=lambda i: i.objective)
+    return SolveResult("feasible", objective=best.objective, solve_time_s=elapsed,
+                       schedule=best.schedule, details={"incumbent": best.source},
+                       message="; ".join(notes + [f"incumbent from {best.source}"]))
+
+
 def _solve_by_milp(problem: OfflineProblem, known: _Incumbents, options: SolveOptions,
                    notes: list[str], t0: float) -> SolveResult:
     """Time windows -> model (models.build_model) -> MIP start -> HiGHS -> status."""
@@ -500,6 +515,12 @@ def _solve_by_milp(problem: OfflineProblem, known: _Incumbents, options: SolveOp
         notes.append(f"subset cuts: {len(found)} arrival-consecutive sub-instances bounded in "
                      f"{time.perf_counter() - t0:.1f}s")
         subset_bounds += found
+    pairs, build_s = build_seconds_estimate(problem)
+    left = options.time_limit_s - (time.perf_counter() - t0)
+    if build_s > left:  # pyomo cannot be interrupted: do not start what cannot finish
+        return _best_known(problem, known.kept, notes + [
+            f"MILP not built: about {build_s:.2g}s or more for {pairs} task pairs, "
+            f"{max(left, 0.0):.1f}s left of the time limit"], t0)
     deadlines = _delay_deadlines(problem, known.upper_s, weighted, subset_bounds)
     m, info = build_model(problem, deadlines, "delays", weighted,
                           replace(options.model, subset_bounds=subset_bounds))
@@ -735,6 +756,8 @@ def feasible_at(problem: OfflineProblem, deadlines: dict[int, float], t0: float,
     ``t0`` (a time.perf_counter() value).
 
     Returns ("feasible"|"infeasible"|"time_limit"|"error (...)", schedule, model size)."""
+    if build_seconds_estimate(problem)[1] > time_limit_s - (time.perf_counter() - t0):
+        return "time_limit", None, (0, 0, 0)  # the model could not even be built in time
     m, info = build_model(problem, deadlines, "none")
     size = _size(m)
     if info.infeasible_windows:

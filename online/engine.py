@@ -71,7 +71,19 @@ from hqsched.instances.traces import TraceSet, load_traces
 from hqsched.instances.workload import ChainDraw, JobSampler, WorkloadSpec, poisson_draws
 
 from .config import JOB_DTYPES, JOB_FIELDS, ReplicationResult, SimulationConfig
-from .kernel import ACTIVE, COMPLETED, DONE, DROPPED, FLUSH, GROW, JOB, NEED_ARRIVALS, Kernel, Params
+from .kernel import (
+    ACTIVE,
+    COMPLETED,
+    DONE,
+    DROPPED,
+    FLUSH,
+    GROW,
+    JOB,
+    NEED_ARRIVALS,
+    OVERFLOW,
+    Kernel,
+    Params,
+)
 from .policies import POLICIES
 
 #: Arrivals handed to the kernel per call (bounds the arrival data held at once).
@@ -101,7 +113,8 @@ def cached_sampler(directory: str | None, spec: WorkloadSpec) -> JobSampler:
 
 
 def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = None, *,
-             chunk_jobs: int = CHUNK_JOBS, initial_slots: int = INITIAL_SLOTS) -> ReplicationResult:
+             chunk_jobs: int = CHUNK_JOBS, initial_slots: int = INITIAL_SLOTS,
+             on_time: Callable[[float], None] | None = None) -> ReplicationResult:
     """Run one replication; deterministic in ``(config, seed)``.
 
     Without ``sink`` the per-job records are returned in ``result.jobs``
@@ -109,7 +122,10 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
     leave the system (completed or dropped in the window, then the censored
     ones in arrival order) and ``result.jobs`` is None, so memory stays
     bounded by the active jobs. ``chunk_jobs`` (arrivals per kernel call) and
-    ``initial_slots`` change memory use, never results.
+    ``initial_slots`` change memory use, never results. ``on_time(t)``, if given,
+    is called with the simulated time reached (s) each time the kernel asks for the
+    next chunk of arrivals (progress within a long replication; it reads, never
+    changes, the run).
     """
     policy = POLICIES.get(config.policy)
     if policy is None:
@@ -127,9 +143,16 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
     while True:
         code = kernel.run(rng)
         if code == NEED_ARRIVALS:
+            if on_time is not None and len(kernel.state.jobs):
+                on_time(float(kernel.state.jobs["arrival"][-1]))  # the chunk's last arrival
             kernel.add_chunk(*next(chunks, (None, (), ())))
         elif code == GROW:
             kernel.grow()
+        elif code == OVERFLOW:
+            raise InputError(
+                f"simulation: a time overflowed float64 after {int(kernel.scalars['events'])} "
+                f"events (worker capacity {config.platform.worker_capacity_ops_per_s:g} ops/s; "
+                "a capacity, arrival or duration too large to simulate)")
         else:  # FLUSH or DONE: drain the buffers
             out.add(kernel.take_records())
             if config.record_schedule:
@@ -140,6 +163,25 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
         peak_bytes = max(peak_bytes, kernel.nbytes)
     out.add_censored(kernel.live_slots())
     return _result(config, seed, kernel, out, log_blocks, peak_bytes)
+
+
+def expected_events(config: SimulationConfig) -> float:
+    """About how many events one replication of ``config`` processes: its expected
+    arrivals times ``2 n + 3`` events per job of ``n`` iterations (the arrival and the
+    end of each of its ``2 n + 2`` tasks), exact for an instance. An upper estimate:
+    dropped jobs count one event. Cheap (no simulation): for the expected-work guard."""
+    if config.instance is not None:
+        return float(sum(2 * job.iterations + 3 for job in config.instance.jobs))
+    workload = config.workload
+    if isinstance(workload, SyntheticWorkload):
+        iterations = workload.mean_iterations()
+    else:
+        assert workload is not None  # SimulationConfig holds exactly one of them
+        sampler = cached_sampler(config.traces_dir, workload)
+        scale = workload.iteration_scale  # qubit counts are drawn uniformly: mean of means
+        iterations = float(np.mean([np.maximum(1, np.round(p.iterations * scale)).mean()
+                                    for p in sampler.profiles.values()]))
+    return config.duration_s / workload.interarrival_s * (2 * iterations + 3)
 
 
 def kernel_params(config: SimulationConfig) -> Params:

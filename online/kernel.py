@@ -67,8 +67,10 @@ from .policies import grow_items, policy_pop, policy_push
 CLASSICAL, QUANTUM = 0, 1
 # Slot and record status codes.
 FREE, ACTIVE, COMPLETED, DROPPED = 0, 1, 2, 3
-# Why run_events returned; RUNNING (never returned): no reason to stop yet.
-DONE, NEED_ARRIVALS, GROW, FLUSH, RUNNING = 0, 1, 2, 3, -1
+# Why run_events returned; RUNNING (never returned): no reason to stop yet. OVERFLOW: the
+# next event's time is NaN, or infinite while tasks are in service, because float64
+# overflowed (e.g. the virtual clock ``rate * dt`` at a capacity near 1e308).
+DONE, NEED_ARRIVALS, GROW, FLUSH, OVERFLOW, RUNNING = 0, 1, 2, 3, 4, -1
 # Where the next event comes from.
 ARRIVAL, SHARED, SERVER = 0, 1, 2
 
@@ -358,6 +360,19 @@ def next_event(s, t_end, tag, t_arr):
 
 
 @njit(cache=True)
+def overflowed(p, s, t):
+    """Whether the next event's time ``t`` (s) is no time at all: NaN (``inf - inf`` in the
+    virtual clock), or infinite while a task is in service in a run without an end.
+
+    Why the loop must stop there: with a NaN time every comparison in ``next_event`` is
+    false, so it would pick a server completion from an empty heap, free a slot twice and
+    write past the free stack. Checked before any event is applied."""
+    if math.isnan(t):
+        return True
+    return math.isinf(t) and math.isinf(p.end) and (s["n_ends"] > 0 or s["n_shared"] > 0)
+
+
+@njit(cache=True)
 def integrate_counts(s, t):
     """Extend the time integrals of the counts (task-seconds) to time ``t``."""
     if t > s["last_t"]:
@@ -388,8 +403,9 @@ def run_events(p, a, rng):
     arrived, ``more`` whether chunks may follow. Returns ``DONE`` (the window
     ``[0, end)`` is over, or no event is left; scalar ``end`` is then the end
     of the measured window), ``NEED_ARRIVALS`` (give the next chunk, or an
-    empty one with ``more`` False), ``GROW`` (an admission needs a free slot)
-    or ``FLUSH`` (drain ``records`` / ``log``). Every return is between
+    empty one with ``more`` False), ``GROW`` (an admission needs a free slot),
+    ``FLUSH`` (drain ``records`` / ``log``) or ``OVERFLOW`` (time left float64's
+    range; the run cannot go on, see ``overflowed``). Every return is between
     events, with all state saved, so the next call continues the same run.
     """
     # The state under local names, read once per call (see "Compiled code" above).
@@ -545,6 +561,9 @@ def run_events(p, a, rng):
         t_end = ends[0]["key"] if s["n_ends"] > 0 else math.inf
         t_arr = jobs[s["next_job"]]["arrival"] if s["next_job"] < jobs.shape[0] else math.inf
         t, source = next_event(s, t_end, shared[0]["key"], t_arr)
+        if overflowed(p, s, t):
+            code = OVERFLOW
+            break
         if t >= p.end:
             code = DONE
             break

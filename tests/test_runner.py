@@ -64,7 +64,7 @@ def test_rerun_recomputes_only_the_missing_replication(tmp_path, monkeypatch, ca
     ran = []
     real = runner.run_one
     monkeypatch.setattr(runner, "run_one",
-                        lambda sc, seed, sink=None: ran.append(seed) or real(sc, seed, sink))
+                        lambda sc, seed, sink=None, **kw: ran.append(seed) or real(sc, seed, sink, **kw))
     assert main(args) == 0
     assert ran == [1]
     assert files_of(tmp_path) == before

@@ -71,6 +71,7 @@ import functools
 import hashlib
 import importlib.util
 import inspect
+import pickle
 import sys
 import types
 import warnings
@@ -91,9 +92,24 @@ class SourceKeyedCache(FunctionCache):
         super().__init__(py_func)
         self.digest = digest
         stamp = (self._impl.locator.get_source_stamp(), digest)
-        self._cache_file = IndexDataCacheFile(cache_path=self._cache_path,
+        self._cache_file = _TolerantIndexFile(cache_path=self._cache_path,
                                               filename_base=self._impl.filename_base,
                                               source_stamp=stamp)
+
+
+class _TolerantIndexFile(IndexDataCacheFile):
+    """numba's index file, read as a miss when it cannot be unpickled.
+
+    Why: numba names the index by function name and first line, and unpickles the
+    stamp together with the signatures *before* comparing the stamp; an index written
+    by an older source whose signatures name a class since removed (``kernel.Heap``)
+    then raises AttributeError at the first call instead of being recompiled."""
+
+    def _load_index(self) -> dict:
+        try:
+            return super()._load_index()
+        except (AttributeError, ImportError, EOFError, ValueError, pickle.UnpicklingError):
+            return {}  # another source's index: recompiled, and overwritten on save
 
 
 def key_caches_on_sources(namespace: Mapping[str, object]) -> list[Path]:

@@ -7,7 +7,7 @@ import sys
 
 from hqsched.experiments import scenario
 from hqsched.experiments import statistics as stats
-from hqsched.experiments.replications import run_replications
+from hqsched.experiments.replications import EVENT_BUDGET, check_expected_work, run_replications
 
 EXAMPLES = """\
 examples:
@@ -27,12 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "paper's small scenario (Table 2).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     scenario.add_arguments(p)
+    p.add_argument("--yes", action="store_true",
+                   help=f"run even if expected to exceed {EVENT_BUDGET:.0e} events (hours)")
     p.set_defaults(func=run)
 
 
 def run(ns: argparse.Namespace) -> int:
     """Build the plan (every input checked first), run each policy, print its table."""
     plan = scenario.build_plan(scenario.settings_from_namespace(ns))
+    if not ns.yes:
+        check_expected_work(plan.scenarios.values(), len(plan.seeds), "simulate")
     for policy, scen in plan.scenarios.items():
         out_dir = plan.out_dir(policy)
         results = run_replications(scen, plan.seeds, out_dir, processes=plan.processes,
