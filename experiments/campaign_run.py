@@ -73,7 +73,16 @@ def run_campaign(campaign: Campaign, out: str | Path, *, executor: str = "local"
         raise InputError(f"units: {unknown[0]!r} is not a point of campaign {campaign.name!r}")
     root = Path(out)
     store = ResultStore(root)
-    store.claim(campaign.manifest(), overwrite=overwrite)
+    store.claim(campaign.manifest(), overwrite=overwrite)  # locks root: one writer at a time
+    try:
+        return _run_claimed(campaign, root, store, tasks, options)
+    finally:
+        store.release()
+
+
+def _run_claimed(campaign: Campaign, root: Path, store: ResultStore, tasks: Sequence[Task],
+                 options: ExecutorOptions) -> RunReport:
+    """``run_campaign`` once ``root`` is claimed (and locked) for ``campaign``."""
     atomic_write_text(root / PLAN_FILE, json.dumps(campaign.plan(), indent=1) + "\n")
 
     failed: list[str] = []

@@ -33,6 +33,10 @@ errors and Ctrl-C
     cancels the tasks not started, stops the workers at once (SIGTERM: the
     units they were running are abandoned, not awaited) and is re-raised.
     Whatever ``on_result`` received is kept.
+driver death
+    local pool workers end when the driver process dies, even by kill -9
+    (``_die_with_parent``: PR_SET_PDEATHSIG on Linux, a watcher thread
+    everywhere), so no orphan keeps computing and holding memory.
 Ray
     ``executor="ray"`` runs the same work as Ray tasks of one CPU each, with
     the same window, on a local Ray instance or on a cluster (``address``).
@@ -41,7 +45,8 @@ Ray
 
 resume
     a unit already complete in the store (``ResultStore.has``: its summary
-    is written) is skipped; every other one runs.
+    is written and its files match their checksums) is skipped; every other
+    one runs (a corrupt one with a message saying so: never reused silently).
 records streamed to disk
     the work writes its unit's per-job table through a ``TableOutput``: in
     the worker, into the store's temporary table file, renamed when complete
@@ -58,7 +63,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -189,6 +196,7 @@ class _StoredOutcome:
     dtypes: dict[str, str] | None = None
     blocks: list[dict[str, np.ndarray]] | None = None
     error: str | None = None
+    table: dict[str, Any] | None = None  # the written table's size, rows and SHA-256
 
 
 def _run_stored(ctx: _StoredContext[Any, Any, Any], item: tuple[str, Any]) -> _StoredOutcome:
@@ -204,7 +212,7 @@ def _run_stored(ctx: _StoredContext[Any, Any, Any], item: tuple[str, Any]) -> _S
         if not ctx.catch_errors:
             raise
         return _StoredOutcome(error=traceback.format_exc())
-    return _StoredOutcome(value, table.dtypes, table.blocks)
+    return _StoredOutcome(value, table.dtypes, table.blocks, table=table.info)
 
 
 def run_stored_units(batch: UnitBatch[Any, T, R], store: ResultStore,
@@ -221,8 +229,13 @@ def run_stored_units(batch: UnitBatch[Any, T, R], store: ResultStore,
     a unit's exception is caught in the worker and passed as a traceback
     (the unit stays not done; the others go on); without it, it is raised.
     """
+    from hqsched.experiments.results_store import NOT_STARTED
     tasks = list(batch.tasks)
-    done = [store.has(unit_id(t)) for t in tasks]  # the resume rule
+    problems = [store.problem(unit_id(t)) for t in tasks]  # the resume rule
+    done = [p is None for p in problems]
+    for t, p in zip(tasks, problems):
+        if p is not None and p != NOT_STARTED:  # never reused silently
+            message(f"unit {unit_id(t)} is corrupt ({p}): recomputing it")
     items = [(unit_id(t), t) for t, d in zip(tasks, done) if not d]
     summary = summary_of or _as_summary
 
@@ -233,11 +246,14 @@ def run_stored_units(batch: UnitBatch[Any, T, R], store: ResultStore,
             on_error(task, outcome.error)
             return
         assert outcome.dtypes is not None
+        info = outcome.table
         if outcome.blocks is not None:  # the worker could not reach the store
             with store.open_table(uid, outcome.dtypes) as writer:
                 for block in outcome.blocks:
                     writer.write(block)
-        store.save_summary(uid, summary(outcome.value), outcome.dtypes)  # the unit is complete
+            info = writer.info
+        # The unit is complete once its summary (with the table's checksum) is written.
+        store.save_summary(uid, summary(outcome.value), outcome.dtypes, info)
         on_done(task, outcome.value)
 
     with _session(options, len(items)) as session:
@@ -312,9 +328,55 @@ class _InProcess:
 _INSTALLED: tuple[Callable[[Any, Any], Any], Any] | None = None
 
 
-def _install(work: Callable[[Any, Any], Any], context: Any) -> None:
+#: Seconds between checks of a pool worker's parent (the fallback where prctl is missing).
+PARENT_POLL_S = 1.0
+
+
+def _install(work: Callable[[Any, Any], Any], context: Any, driver_pid: int) -> None:
+    """A pool worker's initializer: tie its life to the driver's, then keep the work."""
     global _INSTALLED
+    _die_with_parent(driver_pid)
     _INSTALLED = (work, context)
+
+
+def _die_with_parent(driver_pid: int) -> None:
+    """End this worker when the driver process ``driver_pid`` dies, even by kill -9 (which
+    runs no cleanup), so no orphan keeps computing and holding memory.
+
+    Linux: the kernel sends SIGTERM when the parent ends (prctl PR_SET_PDEATHSIG).
+    Elsewhere, and as a second guard: a daemon thread that exits the process once its
+    parent is no longer ``driver_pid`` (an orphan is re-parented).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # no libc prctl: the thread below still watches
+    import threading
+    parent = os.getppid()  # the driver (fork), or a start method's server process
+
+    def driver_alive() -> bool:
+        if os.getppid() != parent:  # orphaned: re-parented to init or a subreaper
+            return False
+        try:
+            os.kill(driver_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # exists (another user's process cannot be this driver's pid reused)
+        return True
+
+    def watch() -> None:
+        while driver_alive():
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)  # the driver is gone: nobody will read this worker's results
+
+    if not driver_alive():  # it died before the prctl took effect
+        os._exit(1)
+    threading.Thread(target=watch, name="hqsched-parent-watch", daemon=True).start()
 
 
 def _call_installed(task: Any) -> Any:
@@ -333,7 +395,8 @@ class _LocalPool:
 
     def run(self, work: Callable[[Any, Any], Any], context: Any, tasks: Sequence[Any],
             report: Report) -> None:
-        pool = ProcessPoolExecutor(self.workers, initializer=_install, initargs=(work, context))
+        pool = ProcessPoolExecutor(self.workers, initializer=_install,
+                                   initargs=(work, context, os.getpid()))
         pending: dict[Future[Any], int] = {}
         queue = iter(range(len(tasks)))
         try:
@@ -387,6 +450,8 @@ def _ray_session(options: ExecutorOptions) -> Iterator[_RaySession]:
     ray = import_ray()
     started_here = False
     if not ray.is_initialized():
+        if options.address is not None:
+            check_ray_address(options.address)
         local = {"num_cpus": options.processes} if options.processes and not options.address \
             else {}
         try:
@@ -401,6 +466,31 @@ def _ray_session(options: ExecutorOptions) -> Iterator[_RaySession]:
     finally:
         if started_here:
             ray.shutdown()
+
+
+#: Seconds to wait for a TCP connection to a Ray head before giving up.
+RAY_CONNECT_TIMEOUT_S = 5.0
+
+
+def check_ray_address(address: str, timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """A one-line InputError unless ``address`` (``host:port`` or ``ray://host:port``)
+    accepts a TCP connection within ``timeout_s``; ``auto`` / ``local`` are Ray's to resolve.
+
+    Why: ``ray.init`` retries an unreachable GCS address for minutes, printing warnings,
+    before it raises; one socket connect answers in seconds."""
+    target = address.removeprefix("ray://")
+    if address in ("auto", "local") or ":" not in target:
+        return
+    host, _, port = target.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        raise InputError(f"--address {address}: the port {port!r} is not a number") from None
+    try:
+        socket.create_connection((host.strip("[]"), number), timeout=timeout_s).close()
+    except (OSError, OverflowError) as exc:  # refused, unreachable, timeout, port out of range
+        raise InputError(f"--address {address}: no Ray head answers there "
+                         f"({type(exc).__name__}: {exc or 'timed out'})") from None
 
 
 def _ray_call(work: Callable[[Any, Any], Any], context: Any, task: Any) -> Any:

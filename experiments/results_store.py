@@ -23,6 +23,22 @@ the driver then writes the summary.
 ``<root>/config.json`` (the *manifest*) describes what produced the units;
 a rerun with a different manifest is refused unless asked to overwrite.
 
+Integrity. The summary JSON records its table's size, row count and SHA-256
+(``"table"``) and a SHA-256 of its own content (``"checksum"``: the other
+fields as canonical JSON), so a truncated, cut, edited or deleted file is
+detected: ``ResultStore.problem`` says what is wrong, ``has`` is False (a
+rerun recomputes the unit, which gives the same bytes) and ``load`` raises
+``CorruptUnit`` (a one-line InputError naming the unit) instead of
+returning altered numbers. A summary without these fields (written by an
+hqsched before they existed) is *unverified*: treated like a corrupt one, it
+is recomputed on rerun rather than trusted; results are deterministic, so
+this costs time only, and upgrades the unit.
+
+One writer per directory. ``claim`` takes an exclusive ``flock`` on
+``<root>/.hqsched.lock`` (held until ``release`` or the process ends), so a
+second run into the same directory fails at once (``DirectoryBusy``) instead
+of deleting the first run's temporary files.
+
 Floats are written with ``repr`` and read back with a round-trip parser, so
 a loaded unit is bit-identical to the computed one (resume never changes
 results).
@@ -31,6 +47,8 @@ results).
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import math
 import os
@@ -48,6 +66,9 @@ from hqsched.files import atomic_write_text
 
 FORMATS = ("csv", "parquet")
 MANIFEST = "config.json"
+LOCK_FILE = ".hqsched.lock"
+#: ``ResultStore.problem`` of a unit never finished (no summary file): not an error.
+NOT_STARTED = "not started"
 SUMMARY_DIR = "replications"
 TABLE_DIR = "jobs"
 #: Rows formatted at once when writing CSV (bounds the text held; the file is the same).
@@ -66,6 +87,19 @@ def require_format(fmt: str) -> None:
                              "(pip install 'hqsched[parquet]'), or use --format csv") from None
 
 
+class CorruptUnit(InputError):
+    """A stored unit whose files do not match their recorded checksums (or cannot be read);
+    ``reason`` says what is wrong, the message also names the directory and unit."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class DirectoryBusy(InputError):
+    """Another process holds the output directory's lock (one writer per directory)."""
+
+
 def table_dtypes(columns: Mapping[str, np.ndarray]) -> dict[str, str]:
     """The stored type of each column: its numpy dtype string, or "str" for text."""
     return {k: v.dtype.str if v.dtype.kind not in ("U", "O") else "str" for k, v in columns.items()}
@@ -79,20 +113,32 @@ class ResultStore:
         self.root = Path(root)
         self.fmt = fmt
 
-    # -- manifest ---------------------------------------------------------
+    # -- manifest and lock ------------------------------------------------
     def claim(self, manifest: Mapping[str, Any], overwrite: bool = False) -> None:
-        """Bind ``root`` to ``manifest``: write it, or check it matches the one on disk.
+        """Lock ``root`` for this process and bind it to ``manifest``: write it, or check
+        it matches the one on disk.
 
         With ``overwrite`` a mismatching directory's units are deleted first.
-        Temporary files of a killed run are deleted (one run per directory at a time).
+        Temporary files of a killed run are deleted (the lock guarantees that no
+        other run is writing them). ``DirectoryBusy`` if another process holds it.
         """
+        held = _lock_directory(self.root)
+        try:
+            self._bind(manifest, overwrite)
+        except BaseException:
+            if held:  # taken for this claim: not left held by a refused one
+                self.release()
+            raise
+
+    def _bind(self, manifest: Mapping[str, Any], overwrite: bool) -> None:
+        """``claim`` once the lock is held."""
         path = self.root / MANIFEST
         wanted = _canonical(manifest)
         self._remove_temporaries()
         if path.is_file():
             try:
-                have = _canonical(json.loads(path.read_text()))
-            except json.JSONDecodeError:
+                have = _canonical(json.loads(path.read_text(encoding="utf-8")))
+            except (json.JSONDecodeError, UnicodeDecodeError):
                 have = None
             if have == wanted:
                 return
@@ -105,9 +151,13 @@ class ResultStore:
                 shutil.rmtree(self.root / sub, ignore_errors=True)
         atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
+    def release(self) -> None:
+        """Give up the directory's lock (taken by ``claim``); other runs may then write."""
+        _unlock_directory(self.root)
+
     def _remove_temporaries(self) -> None:
-        """Delete temporary files that a killed run left (``.<name>.<random>.tmp``); a
-        directory has one run at a time, so none of them is being written."""
+        """Delete temporary files that a killed run left (``.<name>.<random>.tmp``); this
+        process holds the directory's lock, so none of them is being written."""
         for sub in (SUMMARY_DIR, TABLE_DIR):
             for tmp in (self.root / sub).rglob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
@@ -120,8 +170,22 @@ class ResultStore:
         return self.root / TABLE_DIR / f"{unit_id}.{self.fmt}"
 
     def has(self, unit_id: str) -> bool:
-        """True when the unit finished (its summary JSON exists and its table too)."""
-        return self.summary_path(unit_id).is_file() and self.table_path(unit_id).is_file()
+        """True when the unit finished and its files match their checksums (``problem``)."""
+        return self.problem(unit_id) is None
+
+    def problem(self, unit_id: str) -> str | None:
+        """None for a finished, intact unit; ``NOT_STARTED`` when it has no summary (never
+        finished); otherwise what is wrong with its files (corrupt: recompute it).
+
+        Reads the unit's table once to check its SHA-256.
+        """
+        try:
+            doc = self._verified_summary(unit_id)
+            return _table_mismatch(doc["table"], self._read_table_bytes(unit_id))
+        except CorruptUnit as exc:
+            return exc.reason
+        except FileNotFoundError:
+            return NOT_STARTED
 
     def save(self, unit_id: str, summary: Mapping[str, Any],
              table: Mapping[str, np.ndarray]) -> None:
@@ -130,7 +194,7 @@ class ResultStore:
         dtypes = table_dtypes(columns)
         with self.open_table(unit_id, dtypes) as writer:
             writer.write(columns)
-        self.save_summary(unit_id, summary, dtypes)
+        self.save_summary(unit_id, summary, dtypes, writer.info)
 
     def open_table(self, unit_id: str, dtypes: Mapping[str, str]) -> TableWriter:
         """A writer that streams the unit's table (columns and types ``dtypes``, numpy
@@ -138,40 +202,115 @@ class ResultStore:
         return TableWriter(self.table_path(unit_id), dtypes, self.fmt)
 
     def save_summary(self, unit_id: str, summary: Mapping[str, Any],
-                     dtypes: Mapping[str, str]) -> None:
-        """Write the summary of a unit whose table is written: the unit is then complete."""
-        doc = {"unit": unit_id, "summary": {k: _json_scalar(v) for k, v in summary.items()},
-               "columns": dict(dtypes)}
+                     dtypes: Mapping[str, str], table: Mapping[str, Any] | None = None) -> None:
+        """Write the summary of a unit whose table is written: the unit is then complete.
+
+        ``table``: the table's ``TableWriter.info`` (size, rows, SHA-256), as the
+        worker that wrote it measured it; None: measured here from the file.
+        """
+        if table is None:
+            data = self._read_table_bytes(unit_id)
+            table = _table_info(data, _count_rows(data, self.fmt))
+        doc: dict[str, Any] = {
+            "unit": unit_id, "summary": {k: _json_scalar(v) for k, v in summary.items()},
+            "columns": dict(dtypes), "table": dict(table)}
+        doc["checksum"] = _doc_checksum(doc)
         atomic_write_text(self.summary_path(unit_id), json.dumps(doc, indent=1) + "\n")
 
     def load(self, unit_id: str, order_by: Sequence[str] | None = None
              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The summary and the table of a finished unit, as saved; rows sorted by the
-        columns ``order_by`` (first = primary key) when given, else in stored order."""
-        doc = json.loads(self.summary_path(unit_id).read_text())
-        return _summary_of(doc), self.load_table(unit_id, doc["columns"], order_by)
+        columns ``order_by`` (first = primary key) when given, else in stored order.
+        ``CorruptUnit`` if a file is missing or does not match its checksum."""
+        doc = self._verified_summary(unit_id, missing_is_corrupt=True)
+        return _summary_of(doc), self._verified_table(unit_id, doc, order_by)
 
     def load_summary(self, unit_id: str) -> dict[str, Any]:
-        """The summary of a finished unit (its table is not read)."""
-        return _summary_of(json.loads(self.summary_path(unit_id).read_text()))
+        """The summary of a finished unit, its own checksum verified (its table is not read)."""
+        return _summary_of(self._verified_summary(unit_id, missing_is_corrupt=True))
 
-    def load_table(self, unit_id: str, dtypes: Mapping[str, str],
+    def load_table(self, unit_id: str, dtypes: Mapping[str, str] | None = None,
                    order_by: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """The table of a unit (see ``load``)."""
-        if self.fmt == "csv":
-            table = _table_from_csv(self.table_path(unit_id), dtypes)
-        else:
-            import pandas as pd
-            frame = pd.read_parquet(self.table_path(unit_id))
-            table = {k: _cast(frame[k].to_numpy(), dt) for k, dt in dtypes.items()}
-        if order_by and table:
-            order = np.lexsort([table[k] for k in reversed(order_by)])
-            table = {k: v[order] for k, v in table.items()}
-        return table
+        """The table of a unit (see ``load``); ``dtypes`` is ignored (the summary's
+        recorded column types are used) and kept for callers that pass it."""
+        doc = self._verified_summary(unit_id, missing_is_corrupt=True)
+        return self._verified_table(unit_id, doc, order_by)
 
     def lazy_table(self, unit_id: str, order_by: Sequence[str] | None = None) -> StoredTable:
         """The unit's table as a mapping read from disk at first use (see ``StoredTable``)."""
         return StoredTable(self, unit_id, order_by)
+
+    # -- verification -----------------------------------------------------
+    def _corrupt(self, unit_id: str, reason: str) -> CorruptUnit:
+        return CorruptUnit(f"{self.root}: unit {unit_id} is corrupt: {reason}; rerun the "
+                           f"command that wrote it (same --out) to recompute it", reason)
+
+    def _verified_summary(self, unit_id: str, missing_is_corrupt: bool = False
+                          ) -> dict[str, Any]:
+        """The unit's summary document, its checksum checked (``CorruptUnit`` if wrong;
+        FileNotFoundError if absent, unless ``missing_is_corrupt``)."""
+        path = self.summary_path(unit_id)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            if missing_is_corrupt:
+                raise self._corrupt(unit_id, f"summary file {path} missing") from None
+            raise
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self._corrupt(unit_id, f"summary file {path} unreadable ({exc})") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            raise self._corrupt(unit_id, f"summary file {path} is not valid JSON "
+                                         f"(truncated?)") from None
+        if not isinstance(doc, dict) or not {"unit", "summary", "columns"} <= set(doc):
+            raise self._corrupt(unit_id, f"summary file {path} lacks its fields")
+        if "checksum" not in doc or "table" not in doc:
+            raise self._corrupt(unit_id, f"summary file {path} has no checksum (written by "
+                                         f"an older hqsched: unverified)")
+        if doc["checksum"] != _doc_checksum({k: v for k, v in doc.items() if k != "checksum"}):
+            raise self._corrupt(unit_id, f"summary file {path} was changed (checksum mismatch)")
+        if doc["unit"] != unit_id:
+            raise self._corrupt(unit_id, f"summary file {path} is that of unit {doc['unit']!r}")
+        return doc
+
+    def _read_table_bytes(self, unit_id: str) -> bytes:
+        path = self.table_path(unit_id)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise self._corrupt(unit_id, f"table file {path} missing") from None
+        except OSError as exc:
+            raise self._corrupt(unit_id, f"table file {path} unreadable "
+                                         f"({exc.strerror or exc})") from None
+
+    def _verified_table(self, unit_id: str, doc: Mapping[str, Any],
+                        order_by: Sequence[str] | None) -> dict[str, np.ndarray]:
+        """The unit's table, its bytes checked against the summary's record, then parsed."""
+        data = self._read_table_bytes(unit_id)
+        reason = _table_mismatch(doc["table"], data)
+        if reason is not None:
+            raise self._corrupt(unit_id, f"table file {self.table_path(unit_id)} {reason}")
+        dtypes = doc["columns"]
+        try:
+            if self.fmt == "csv":
+                table = _table_from_csv(data, dtypes)
+            else:
+                import pandas as pd
+                frame = pd.read_parquet(io.BytesIO(data))
+                table = {k: _cast(frame[k].to_numpy(), dt) for k, dt in dtypes.items()}
+        except (ValueError, KeyError, IndexError, StopIteration, csv.Error,
+                OSError) as exc:
+            raise self._corrupt(unit_id, f"table file {self.table_path(unit_id)} "
+                                         f"unreadable ({exc})") from None
+        rows = len(next(iter(table.values()))) if table else 0
+        if rows != doc["table"].get("rows"):
+            raise self._corrupt(unit_id, f"table file {self.table_path(unit_id)} has {rows} "
+                                         f"rows, {doc['table'].get('rows')} recorded")
+        if order_by and table:
+            order = np.lexsort([table[k] for k in reversed(order_by)])
+            table = {k: v[order] for k, v in table.items()}
+        return table
 
 
 class StoredTable(Mapping[str, np.ndarray]):
@@ -214,10 +353,15 @@ class TableWriter:
         require_format(fmt)
         self.path, self.dtypes, self.fmt = Path(path), dict(dtypes), fmt
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                        suffix=".tmp")
+        try:
+            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent,
+                                            prefix=f".{self.path.name}.", suffix=".tmp")
+        except OSError as exc:  # name the table, never the temporary file
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         os.close(fd)
         self.rows = 0
+        #: Size, rows and SHA-256 of the finished file (set when it is renamed into place).
+        self.info: dict[str, Any] | None = None
         if fmt == "csv":
             self._fh = open(self.tmp, "w", newline="")
             self._csv = csv.writer(self._fh, lineterminator="\n")
@@ -259,7 +403,11 @@ class TableWriter:
             else:
                 self._parquet.close()
             if complete:
-                os.replace(self.tmp, self.path)
+                self.info = _table_info(Path(self.tmp).read_bytes(), self.rows)
+                try:
+                    os.replace(self.tmp, self.path)
+                except OSError as exc:  # name the table, not the temporary file
+                    raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         finally:
             Path(self.tmp).unlink(missing_ok=True)
 
@@ -285,6 +433,8 @@ class TableOutput:
         self._store, self._unit_id = store, unit_id
         self.dtypes: dict[str, str] | None = None
         self.blocks: list[dict[str, np.ndarray]] | None = None
+        #: The written table's ``TableWriter.info`` (None when kept as ``blocks``).
+        self.info: dict[str, Any] | None = None
 
     @contextmanager
     def stream(self, dtypes: Mapping[str, str]
@@ -295,6 +445,7 @@ class TableOutput:
         if self._store is not None:
             with self._store.open_table(self._unit_id, dtypes) as writer:
                 yield writer.write
+            self.info = writer.info
         else:
             blocks: list[dict[str, np.ndarray]] = []
 
@@ -312,6 +463,70 @@ class TableOutput:
         columns = {k: np.asarray(v) for k, v in table.items()}
         with self.stream(table_dtypes(columns)) as sink:
             sink(columns)
+
+
+def _table_info(data: bytes, rows: int) -> dict[str, Any]:
+    """What a summary records of its table file: size (bytes), data rows, SHA-256."""
+    return {"rows": int(rows), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _table_mismatch(recorded: Any, data: bytes) -> str | None:
+    """None when ``data`` (a table file's bytes) is the one ``recorded``; else what differs."""
+    if not isinstance(recorded, dict):
+        return "has no valid record in its summary"
+    if len(data) != recorded.get("bytes"):
+        return f"has {len(data)} bytes, {recorded.get('bytes')} recorded (truncated or changed)"
+    if hashlib.sha256(data).hexdigest() != recorded.get("sha256"):
+        return "was changed (checksum mismatch)"
+    return None
+
+
+def _count_rows(data: bytes, fmt: str) -> int:
+    """Data rows of a table file's bytes (CSV: lines after the header; no cell has a newline)."""
+    if fmt == "csv":
+        return max(0, data.count(b"\n") - 1)
+    import pyarrow.parquet as pq
+    return int(pq.ParquetFile(io.BytesIO(data)).metadata.num_rows)
+
+
+def _doc_checksum(doc: Mapping[str, Any]) -> str:
+    """SHA-256 of a summary document (without its checksum) as canonical JSON."""
+    return hashlib.sha256(_canonical(doc).encode("utf-8")).hexdigest()
+
+
+# Directories this process holds the lock of: resolved path -> open lock file descriptor.
+_LOCKS: dict[str, int] = {}
+
+
+def _lock_directory(root: Path) -> bool:
+    """Take ``root``'s writer lock (``flock`` on ``root/LOCK_FILE``) for this process, or
+    raise ``DirectoryBusy``; True when taken now, False when this process held it
+    already (or cannot lock). The OS drops it when the process ends, however it
+    ends (no stale lock after kill -9)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking (one writer per directory is then the user's)
+        return False
+    root.mkdir(parents=True, exist_ok=True)
+    key = os.path.realpath(root)
+    if key in _LOCKS:
+        return False
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DirectoryBusy(f"--out {root}: another hqsched run is writing to this directory "
+                            f"(it holds {root / LOCK_FILE}); wait for it to finish or use "
+                            f"another --out") from None
+    _LOCKS[key] = fd
+    return True
+
+
+def _unlock_directory(root: Path) -> None:
+    fd = _LOCKS.pop(os.path.realpath(root), None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def _summary_of(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -349,11 +564,13 @@ def _format_cell(value: Any) -> str:
     return str(value)
 
 
-def _table_from_csv(path: Path, dtypes: Mapping[str, str]) -> dict[str, np.ndarray]:
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        rows = list(reader)
+def _table_from_csv(data: bytes, dtypes: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Columns of a CSV table file's bytes (ValueError if a row is cut or a cell is bad)."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    header = next(reader)
+    rows = list(reader)
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError("a row has the wrong number of cells")
     raw = {name: [r[k] for r in rows] for k, name in enumerate(header)}
     return {name: _cast_text(raw[name], dtypes[name]) for name in dtypes}
 

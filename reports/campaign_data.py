@@ -64,6 +64,11 @@ def load(root: str | Path) -> CampaignData:
     root = Path(root)
     plan = read_plan(root)
     st = status(root)
+    if st.corrupt:  # never report altered numbers
+        unit, why = next(iter(st.corrupt.items()))
+        raise InputError(f"{root}: unit {unit} is corrupt: {why}; rerun `hqsched campaign "
+                         f"run FILE --out {root}` to recompute it ({len(st.corrupt)} corrupt "
+                         f"unit(s), see `hqsched campaign status {root}`)")
     done = set(st.done)
     if not done:
         raise InputError(f"{root}: no finished units to report on (see `hqsched campaign "
