@@ -20,7 +20,13 @@ import math
 
 import numpy as np
 
-from hqsched.inputs import require_nonnegative_int, require_positive_int, require_positive_number
+from hqsched.errors import InputError
+from hqsched.inputs import (
+    MAX_INSTANCE_TASKS,
+    require_nonnegative_int,
+    require_positive_int,
+    require_positive_number,
+)
 from hqsched.instances.model import Instance, Job, constant_chain_job
 from hqsched.instances.streams import stream
 from hqsched.instances.traces import TraceSet, load_traces
@@ -39,6 +45,9 @@ def small_instance(jobs: int, iterations: int, qubits: tuple[int, ...], seed: in
     """
     require_positive_int(jobs, "instance", "jobs")
     require_nonnegative_int(iterations, "instance", "iterations")
+    if jobs * (2 * iterations + 2) > MAX_INSTANCE_TASKS:
+        raise InputError(f"instance: {jobs} jobs x {2 * iterations + 2} tasks is more than "
+                         f"{MAX_INSTANCE_TASKS} tasks (MAX_INSTANCE_TASKS)")
     if grid_s is not None:
         require_positive_number(grid_s, "instance", "grid_s")
     require_positive_number(worker_capacity_ops_per_s, "instance", "worker_capacity_ops_per_s")

@@ -57,7 +57,7 @@ import numpy as np
 from hqsched.errors import InputError
 from hqsched.inputs import require_nonnegative_int, require_positive_number
 
-from .model import Instance, Job
+from .model import MAX_PRIORITY, MAX_QUBITS, Instance, Job
 
 #: Jobs drawn per block (one numpy call per attribute per block).
 BLOCK = 1024
@@ -324,6 +324,9 @@ class SyntheticWorkload:
             for v in values:
                 if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                     raise InputError(f"synthetic workload: {name} must be positive integers, got {v!r}")
+                high = MAX_QUBITS if name == "qubits" else MAX_PRIORITY
+                if v > high:
+                    raise InputError(f"synthetic workload: {name} must be at most {high}, got {v!r}")
             object.__setattr__(self, name, values)
 
     def law(self, name: str) -> Distribution:

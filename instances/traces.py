@@ -16,7 +16,7 @@ same way. Times are seconds measured on the authors' machine.
 from __future__ import annotations
 
 import csv
-import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from hqsched.errors import InputError
+from hqsched.inputs import MAX_TIME_S, not_utf8, open_text_file
+
+from .model import MAX_ITERATIONS, MAX_QUBITS
 
 #: Classical trace seconds are turned into operations at this rate, so a
 #: worker of capacity S = 1e9 ops/s reproduces the measured times.
@@ -103,22 +106,23 @@ def _read_value_file(path: Path, name: str) -> dict[int, np.ndarray]:
     if not path.is_file():
         raise InputError(f"trace file {path} is missing")
     per_q: dict[int, list[float]] = {}
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header] != ["n_qubits", name]:
-            raise InputError(f"{path}: header must be 'n_qubits,{name}', got {header!r}")
-        for line_no, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != 2:
-                raise InputError(f"{path}:{line_no}: expected 2 fields, got {len(row)}: {row!r}")
-            q = _parse_qubits(path, line_no, row[0])
-            value = _parse_float(path, line_no, name, row[1])
-            if value < 0 or (name == "exec_time" and value == 0):
-                raise InputError(f"{path}:{line_no}: {name} must be "
-                                 f"{'> 0' if name == 'exec_time' else '>= 0'}, got {row[1]!r}")
-            per_q.setdefault(q, []).append(value)
+    high = float(MAX_ITERATIONS) if name == "num_iterations" else MAX_TIME_S
+    rows = _csv_rows(path)
+    header = next(rows, (1, None))[1]
+    if header is None or [h.strip() for h in header] != ["n_qubits", name]:
+        raise InputError(f"{path}: header must be 'n_qubits,{name}', got {_show(header)}")
+    for line_no, row in rows:
+        if len(row) != 2:
+            raise InputError(f"{path}:{line_no}: expected 2 fields, got {len(row)}: {_show(row)}")
+        q = _parse_qubits(path, line_no, row[0])
+        value = _parse_float(path, line_no, name, row[1])
+        if not (0 < value if name == "exec_time" else 0 <= value):  # also NaN
+            raise InputError(f"{path}:{line_no}: {name} must be "
+                             f"{'> 0' if name == 'exec_time' else '>= 0'}, got {_show(row[1])}")
+        if value > high:  # also inf
+            raise InputError(f"{path}:{line_no}: {name} must be <= {high:.10g}, "
+                             f"got {_show(row[1])}")
+        per_q.setdefault(q, []).append(value)
     if not per_q:
         raise InputError(f"{path}: no data rows")
     return {q: np.asarray(v, dtype=float) for q, v in per_q.items()}
@@ -128,37 +132,50 @@ def _read_ibm_file(path: Path) -> dict[tuple[int, str], float]:
     if not path.is_file():
         raise InputError(f"trace file {path} is missing")
     estimates: dict[tuple[int, str], float] = {}
-    with path.open(newline="") as fh:
-        for line_no, row in enumerate(csv.reader(fh), start=1):
-            if not row:
-                continue
-            if len(row) != 4:
-                raise InputError(f"{path}:{line_no}: expected 4 fields "
-                                 f"(timestamp,n_qubits,backend,seconds), got {row!r}")
-            q = _parse_qubits(path, line_no, row[1])
-            seconds = _parse_float(path, line_no, "seconds", row[3])
-            if seconds <= 0:
-                raise InputError(f"{path}:{line_no}: seconds must be > 0, got {row[3]!r}")
-            # Several estimates of one (qubits, backend) pair: keep the latest row.
-            estimates[(q, row[2].strip())] = seconds
+    for line_no, row in _csv_rows(path):
+        if len(row) != 4:
+            raise InputError(f"{path}:{line_no}: expected 4 fields "
+                             f"(timestamp,n_qubits,backend,seconds), got {_show(row)}")
+        q = _parse_qubits(path, line_no, row[1])
+        seconds = _parse_float(path, line_no, "seconds", row[3])
+        if not 0 < seconds <= MAX_TIME_S:
+            raise InputError(f"{path}:{line_no}: seconds must be > 0 and <= {MAX_TIME_S:g}, "
+                             f"got {_show(row[3])}")
+        # Several estimates of one (qubits, backend) pair: keep the latest row.
+        estimates[(q, row[2].strip())] = seconds
     return estimates
 
 
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of the non-blank rows of a UTF-8 CSV file; one-line errors."""
+    with open_text_file(path) as fh:
+        reader = csv.reader(fh)
+        try:
+            for row in reader:
+                if row:
+                    yield reader.line_num, row
+        except UnicodeDecodeError:
+            raise not_utf8(str(path), path) from None
+        except csv.Error as exc:
+            raise InputError(f"{path}:{reader.line_num}: not a valid CSV row ({exc})") from None
+
+
 def _parse_qubits(path: Path, line_no: int, text: str) -> int:
-    try:
-        q = int(text)
-    except ValueError:
-        raise InputError(f"{path}:{line_no}: n_qubits must be a positive integer, got {text!r}") from None
-    if q <= 0:
-        raise InputError(f"{path}:{line_no}: n_qubits must be a positive integer, got {text!r}")
-    return q
+    stripped = text.strip()
+    if not (stripped.isdigit() and len(stripped) <= 30 and 0 < int(stripped) <= MAX_QUBITS):
+        raise InputError(f"{path}:{line_no}: n_qubits must be an integer from 1 to "
+                         f"{MAX_QUBITS}, got {_show(text)}")
+    return int(stripped)
 
 
 def _parse_float(path: Path, line_no: int, name: str, text: str) -> float:
     try:
-        value = float(text)
+        return float(text)  # NaN and inf fail the callers' range checks
     except ValueError:
-        raise InputError(f"{path}:{line_no}: {name} must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise InputError(f"{path}:{line_no}: {name} must be finite, got {text!r}")
-    return value
+        raise InputError(f"{path}:{line_no}: {name} must be a number, got {_show(text)}") from None
+
+
+def _show(value: object) -> str:
+    """``repr(value)`` cut to 60 characters, so a message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -27,7 +27,6 @@ Gaps in the data (exec_time stops at 10 qubits; IBM has no estimate at 12,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -35,9 +34,18 @@ from typing import NamedTuple
 import numpy as np
 
 from hqsched.errors import InputError
-from hqsched.inputs import require_positive_number
+from hqsched.inputs import MAX_ITERATION_SCALE, MIN_GAP_S, MIN_ITERATION_SCALE
 
-from .model import Job, constant_chain_job
+from .model import (
+    MAX_ITERATIONS,
+    MAX_PRIORITY,
+    MAX_QUBITS,
+    MAX_TIME_S,
+    Job,
+    constant_chain_job,
+    require_int_in,
+    require_number_in,
+)
 from .traces import OPS_PER_TRACE_SECOND, TraceSet
 
 FILL_IN_CHOICES = ("none", "interpolate")
@@ -116,6 +124,10 @@ def qubit_profile(traces: TraceSet, qubits: int, quantum_target: str = "ibm-fast
         measured_at = min(have, key=lambda q: (abs(q - qubits), -q))
     exec_s = traces.values("exec_time", measured_at)
     quantum = exec_s if target is None else exec_s * (target / float(np.mean(exec_s)))
+    if not 0 < float(quantum.min()) <= float(quantum.max()) <= MAX_TIME_S:
+        raise InputError(f"{traces.source}: quantum times at n_qubits={qubits} rescaled to "
+                         f"{quantum_target} leave (0, {MAX_TIME_S:g}] s "
+                         f"(from {float(quantum.min()):g} to {float(quantum.max()):g})")
     source = "measured" if target is None else quantum_target
     if measured_at != qubits:
         source += f" (shape of {measured_at} qubits)"
@@ -144,16 +156,15 @@ class WorkloadSpec:
     iteration_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        require_positive_number(self.interarrival_s, "workload", "interarrival_s")
-        for name in ("qubits", "priorities"):
+        require_number_in("workload", "interarrival_s", self.interarrival_s, MIN_GAP_S, MAX_TIME_S)
+        for name, high in (("qubits", MAX_QUBITS), ("priorities", MAX_PRIORITY)):
             values = getattr(self, name)
             if not values:
                 raise InputError(f"workload: {name} must not be empty")
             for v in values:
-                if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                    raise InputError(f"workload: {name} must be positive integers, got {v!r}")
-        if not (self.iteration_scale > 0 and math.isfinite(self.iteration_scale)):
-            raise InputError(f"workload: iteration_scale must be > 0, got {self.iteration_scale!r}")
+                require_int_in("workload", name, v, 1, high)
+        require_number_in("workload", "iteration_scale", self.iteration_scale,
+                          MIN_ITERATION_SCALE, MAX_ITERATION_SCALE)
 
 
 class JobSampler:
@@ -170,6 +181,12 @@ class JobSampler:
                          for q in spec.qubits}
         self._qubits = np.asarray(spec.qubits)
         self._priorities = np.asarray(spec.priorities)
+        for q, p in self.profiles.items():
+            longest = int(p.iterations.max()) * spec.iteration_scale
+            if round(longest) > MAX_ITERATIONS:
+                raise InputError(f"workload: iteration_scale {spec.iteration_scale:g} gives jobs "
+                                 f"of {longest:.3g} iterations at {q} qubits; at most "
+                                 f"{MAX_ITERATIONS} (MAX_ITERATIONS)")
         # Row counts per qubit count, as the array rng.integers draws against.
         self._sizes = {q: np.asarray([len(p.pre_ops), len(p.iteration_ops), len(p.post_ops),
                                       len(p.iterations), len(p.quantum_s)], dtype=np.int64)

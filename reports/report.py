@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 
 from hqsched.experiments.statistics import format_number
 from hqsched.files import atomic_write_text
+from hqsched.inputs import read_text_file
 from hqsched.instances.traces import load_traces
 from hqsched.reports import campaign_data as rd
 from hqsched.reports.paper import paper_comparison
@@ -251,6 +252,8 @@ def _save(fig: Figure, path: Path) -> None:
 def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | None = None,
                  html: bool = False) -> Path:
     """Write figures, tables (CSV) and ``report.md`` for a campaign; return the page path."""
+    # Read --notes first: a missing or non-UTF-8 file is refused before any work.
+    notes_text = read_text_file(notes, "--notes").rstrip() if notes is not None else None
     data = rd.load(results_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -350,8 +353,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
     if comparison is not None:
         page.h(2, "Comparison with the paper (Section IV)")
         page.table(comparison)
-    if notes is not None:
-        page.lines += [notes.read_text().rstrip(), ""]
+    if notes_text is not None:
+        page.lines += [notes_text, ""]
 
     md = page.text()
     atomic_write_text(out / "report.md", md)

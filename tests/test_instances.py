@@ -108,7 +108,8 @@ def test_job_csv_negative_value_is_refused_with_line_and_field(tmp_path):
     path = tmp_path / "jobs.csv"
     path.write_text("arrival_s,qubits,priority,pre_ops,iteration_ops,quantum_s,post_ops,iterations\n"
                     "0,4,1,1,1,-3,1,2\n")
-    with pytest.raises(InputError, match=r"jobs.csv:2: field 'quantum_s' must be a finite number >= 0"):
+    with pytest.raises(InputError,
+                       match=r"jobs.csv:2: job 0: quantum_s must be a number in \(0, 1e\+09\], got -3.0$"):
         read_job_csv(path)
 
 
