@@ -26,8 +26,13 @@ Output directory (``--out``)::
 
     config.json            manifest: every point's scenario (resume refuses another)
     campaign.json          the plan: points with their grid values, seeds, source file
-    replications/<unit>.json, jobs/<unit>.csv   finished units (ResultStore)
+    replications/<unit>.json, jobs/<unit>.csv   finished units (ResultStore; the JSON
+                           holds the table's SHA-256 and its own checksum)
     failed/<unit>.json     units that raised, with the traceback (retried on rerun)
+    .hqsched.lock          flock held by the run writing here (one writer at a time)
+
+A unit whose files do not match their checksums is *corrupt*: ``status``
+lists it apart, a rerun recomputes it, the report refuses to read it.
 """
 
 from __future__ import annotations
@@ -45,9 +50,9 @@ from typing import Any
 
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
-from hqsched.experiments.results_store import ResultStore, TableOutput
+from hqsched.experiments.results_store import NOT_STARTED, ResultStore, TableOutput
 from hqsched.files import atomic_write_text
-from hqsched.inputs import load_toml, parse_seeds
+from hqsched.inputs import count_seeds, load_toml, parse_seeds
 from hqsched.online.config import SimulationConfig
 
 #: Top-level keys of a campaign file.
@@ -56,6 +61,10 @@ TOP_KEYS = ("name", "description", "seeds", "fixed", "grid")
 RUN_OPTIONS = ("seeds", "out", "processes", "format", "overwrite", "progress")
 #: Refuse campaigns larger than this many units unless the user confirms (--yes).
 DEFAULT_MAX_UNITS = 1000
+#: Refuse even with --yes: more grid points (a scenario each is built up front)
+#: or more units (one id and one task each) than this.
+MAX_POINTS = 10_000
+MAX_UNITS = 1_000_000
 PLAN_FILE = "campaign.json"
 FAILED_DIR = "failed"
 #: Grid-point keys longer than this are shortened with a hash (file-name limits).
@@ -147,10 +156,9 @@ def unit_summary(root: str | Path, unit: str) -> dict[str, float] | None:
     poll many units).
     """
     store = ResultStore(root)
-    if not store.has(unit):
+    if not store.has(unit):  # absent, or corrupt: to be recomputed, never read
         return None
-    doc = json.loads(store.summary_path(unit).read_text())
-    return {k: (math.nan if v is None else v) for k, v in doc["summary"].items()}
+    return store.load_summary(unit)
 
 
 def unit_id(point_key: str, seed: int) -> str:
@@ -201,11 +209,12 @@ def load_campaign(name_or_path: str, seeds: Any = None,
         if key in doc and not isinstance(doc[key], dict):
             raise InputError(f"{path}: {key}: must be a table [{key}], got {doc[key]!r}")
     if seeds is not None:
-        seed_list = parse_seeds(seeds, "--seeds")
+        seed_value, seed_where = seeds, "--seeds"
     elif "seeds" in doc:
-        seed_list = parse_seeds(doc["seeds"], f"{path}: seeds")
+        seed_value, seed_where = doc["seeds"], f"{path}: seeds"
     else:
         raise InputError(f"{path}: seeds: missing (e.g. seeds = \"0-99\"), or pass --seeds")
+    n_seeds = count_seeds(seed_value, seed_where)  # counted, not listed: 0-99999999 is cheap
 
     fixed_raw = _option_table(path, "fixed", doc.get("fixed", {}))
     grid_raw = _option_table(path, "grid", doc.get("grid", {}))
@@ -226,19 +235,32 @@ def load_campaign(name_or_path: str, seeds: Any = None,
             raise InputError(f"{where}: values must be distinct, got {raw!r}")
         grid[name] = values
 
+    _check_size(path, math.prod(len(v) for v in grid.values()), n_seeds, max_units)
+    seed_list = parse_seeds(seed_value, seed_where)
     points = [Point(point_key(dict(zip(grid, combo))), dict(zip(grid, combo)))
               for combo in itertools.product(*grid.values())]
-    n_units = len(points) * len(seed_list)
-    if max_units is not None and n_units > max_units:
-        raise InputError(
-            f"{path}: {len(points)} grid point(s) x {len(seed_list)} seed(s) = {n_units} units, "
-            f"more than --max-units {max_units}; pass --yes to run them, or fewer --seeds")
     if len({p.key for p in points}) != len(points):  # e.g. "10m" and "600s"
         raise InputError(f"{path}: [grid] gives the same value twice in different spellings")
     scenarios = {p.key: _scenario(path, fixed, fixed_raw, p) for p in points}
+    if max_units is not None:  # --yes lifts the expected-work guard too
+        from hqsched.experiments.replications import check_expected_work
+        check_expected_work(scenarios.values(), len(seed_list), str(path))
     return Campaign(source=path, name=doc.get("name", path.stem),
                     description=doc.get("description", ""), fixed=fixed, grid=grid,
                     seeds=seed_list, points=points, scenarios=scenarios)
+
+
+def _check_size(path: Path, n_points: int, n_seeds: int, max_units: int | None) -> None:
+    """Refuse a campaign larger than ``max_units`` (None: --yes) or the hard limits,
+    from the counts alone, before any point or seed is listed."""
+    n_units = n_points * n_seeds
+    size = f"{n_points} grid point(s) x {n_seeds} seed(s) = {n_units} units"
+    if max_units is not None and n_units > max_units:
+        raise InputError(f"{path}: {size}, more than --max-units {max_units}; pass --yes to "
+                         f"run them, or fewer --seeds")
+    if n_points > MAX_POINTS or n_units > MAX_UNITS:
+        raise InputError(f"{path}: {size}; at most {MAX_POINTS} points and {MAX_UNITS} units "
+                         f"per campaign, even with --yes: split it into several campaigns")
 
 
 def _option_table(path: Path, table: str, raw: dict[str, Any]) -> dict[str, tuple[Any, str]]:
@@ -372,44 +394,56 @@ def read_plan(root: str | Path) -> dict[str, Any]:
     """The ``campaign.json`` of an output directory (InputError if it is not one)."""
     path = Path(root) / PLAN_FILE
     try:
-        return json.loads(path.read_text())
+        plan = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{root}: not a campaign output directory (no {PLAN_FILE}; "
                          f"run `hqsched campaign run FILE --out {root}` first)") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: unreadable ({exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: unreadable ({exc}); rerun the campaign to rewrite it") \
+            from None
+    if not isinstance(plan, dict) or not isinstance(plan.get("points"), list) \
+            or not isinstance(plan.get("seeds"), list):
+        raise InputError(f"{path}: unreadable (no list of points and seeds); rerun the "
+                         f"campaign to rewrite it")
+    return plan
 
 
 @dataclass
 class Status:
-    """Units of a campaign directory: done, failed (with their errors) and left."""
+    """Units of a campaign directory: done, corrupt and failed (with why) and left."""
 
     done: list[str]
     failed: dict[str, str]   # unit -> last line of the error
     left: list[str]
+    corrupt: dict[str, str] = field(default_factory=dict)  # unit -> what is wrong
 
     @property
     def total(self) -> int:
-        return len(self.done) + len(self.failed) + len(self.left)
+        return len(self.done) + len(self.failed) + len(self.left) + len(self.corrupt)
 
 
 def status(root: str | Path) -> Status:
-    """Count the planned units of ``root`` by state (a unit is done when its summary exists)."""
+    """Count the planned units of ``root`` by state: done when its summary exists and its
+    files match their checksums, corrupt when they do not (``ResultStore.problem``;
+    reads every finished table once)."""
     root = Path(root)
     plan = read_plan(root)
     store = ResultStore(root)
-    done, left, failed = [], [], {}
+    done, left, failed, corrupt = [], [], {}, {}
     for p in plan["points"]:
         for s in plan["seeds"]:
             u = unit_id(p["key"], s)
-            if store.has(u):
+            problem = store.problem(u)
+            if problem is None:
                 done.append(u)
+            elif problem != NOT_STARTED:
+                corrupt[u] = problem
             elif failed_path(root, u).is_file():
                 try:
-                    err = json.loads(failed_path(root, u).read_text())["error"]
-                except (json.JSONDecodeError, KeyError):
+                    err = json.loads(failed_path(root, u).read_text(encoding="utf-8"))["error"]
+                except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
                     err = "unreadable failure record"
                 failed[u] = err.strip().splitlines()[-1] if err.strip() else "?"
             else:
                 left.append(u)
-    return Status(done, failed, left)
+    return Status(done, failed, left, corrupt)

@@ -14,7 +14,6 @@ or the file and key (``small.toml: warmup``), and the offending value.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import math
 from collections.abc import Callable
@@ -26,17 +25,31 @@ from typing import Any
 from hqsched.errors import InputError
 from hqsched.experiments.results_store import FORMATS, require_format
 from hqsched.inputs import (
+    MAX_CAPACITY,
+    MAX_ITERATION_SCALE,
+    MAX_PRIORITY,
+    MAX_PROCESSES,
+    MAX_SERVERS,
+    MIN_CAPACITY,
+    MIN_GAP_S,
+    MIN_ITERATION_SCALE,
+    bounded_float,
+    bounded_int,
     load_toml,
     parse_choice,
     parse_duration,
     parse_flag,
     parse_int_list,
-    parse_positive_float,
-    parse_positive_int,
     parse_seeds,
     parse_text,
 )
-from hqsched.instances.io import CHAIN_COLUMNS, instance_to_dict, read_instance, read_job_csv
+from hqsched.instances.io import (
+    CHAIN_COLUMNS,
+    instance_to_dict,
+    job_csv_header,
+    read_instance,
+    read_job_csv,
+)
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.streams import stream
 from hqsched.instances.traces import load_traces
@@ -92,16 +105,19 @@ class Option:
     is_path: bool = False
 
 
+_SERVERS = bounded_int(1, MAX_SERVERS)
+
 OPTIONS: tuple[Option, ...] = (
-    Option("interarrival", parse_duration, 600.0,
-           "mean inter-arrival time of the Poisson arrivals (600, 600s, 10m; default 600 s)", "T"),
-    Option("classical-workers", parse_positive_int, 1, "C, classical workers (default 1)", "C"),
-    Option("worker-capacity", parse_positive_float, 1e9,
-           "S, capacity of one classical worker in operations/s (default 1e9)", "S"),
-    Option("quantum-computers", parse_positive_int, 4, "Q, quantum computers (default 4)", "Q"),
-    Option("max-classical", parse_positive_int, 40,
+    Option("interarrival", lambda v, w: parse_duration(v, w, minimum=MIN_GAP_S), 600.0,
+           "mean inter-arrival time of the Poisson arrivals (600, 600s, 10m; default 600 s; "
+           "1e-6 s to 1e9 s)", "T"),
+    Option("classical-workers", _SERVERS, 1, "C, classical workers (default 1)", "C"),
+    Option("worker-capacity", bounded_float(MIN_CAPACITY, MAX_CAPACITY), 1e9,
+           "S, capacity of one classical worker in operations/s, 1 to 1e15 (default 1e9)", "S"),
+    Option("quantum-computers", _SERVERS, 4, "Q, quantum computers (default 4)", "Q"),
+    Option("max-classical", _SERVERS, 40,
            "C_max: admit a job only if active classical tasks < C_max (default 40)", "N"),
-    Option("max-quantum", parse_positive_int, 40,
+    Option("max-quantum", _SERVERS, 40,
            "Q_max: admit a job only if pending quantum tasks < Q_max (default 40)", "N"),
     Option("no-admission", parse_flag, False, "admission control off: every job is accepted",
            flag=True),
@@ -112,29 +128,32 @@ OPTIONS: tuple[Option, ...] = (
            "serverless (processor sharing, default) or dedicated (FIFO servers)", "MODE"),
     Option("qubits", parse_int_list, (4, 6, 8, 10), "qubit counts drawn uniformly (default 4,6,8,10)",
            "LIST"),
-    Option("priorities", parse_int_list, (1, 2, 4), "priorities drawn uniformly (default 1,2,4)",
+    Option("priorities", lambda v, w: parse_int_list(v, w, maximum=MAX_PRIORITY), (1, 2, 4),
+           f"priorities drawn uniformly, each <= {MAX_PRIORITY} (default 1,2,4)",
            "LIST"),
     Option("quantum-target", parse_text, "ibm-fastest",
            "quantum time target: ibm-fastest (default), ibm:<backend> or measured", "TARGET"),
     Option("fill-in", parse_choice(FILL_IN_CHOICES), "none",
            "gaps in the traces: none (error, default) or interpolate", "RULE"),
-    Option("iteration-scale", parse_positive_float, 1.0,
-           "multiply each job's iteration count by this (default 1 = the paper's workload)", "X"),
+    Option("iteration-scale", bounded_float(MIN_ITERATION_SCALE, MAX_ITERATION_SCALE), 1.0,
+           "multiply each job's iteration count by this, 1e-6 to 1e6 (default 1 = the paper's "
+           "workload)", "X"),
     Option("traces", parse_text, None, "trace directory (default: the bundled traces)", "DIR",
            is_path=True),
     Option("instance", parse_text, None,
            "replay a job list instead of the stochastic workload: inst.json or jobs.csv",
            "FILE", is_path=True),
     Option("duration", lambda v, w: parse_duration(v, w, allow_inf=True), 7 * 86400.0,
-           "simulated time: 7d, 12h, 30m, 600s, 600 (default 7d; with --instance: until "
-           "every job completes)", "T"),
+           "simulated time: 7d, 12h, 30m, 600s, 600, at most 1e9 s (default 7d; with "
+           "--instance: until every job completes)", "T"),
     Option("warmup", lambda v, w: parse_duration(v, w, allow_zero=True), 12 * 3600.0,
            "metrics ignore arrivals before this time (default 12h; with --instance: 0)", "T"),
     Option("seeds", parse_seeds, tuple(range(10)),
-           "replication seeds: 0-19, 1,5,9 or n=20 (default 0-9)", "SEEDS"),
+           "replication seeds: 0-19, 1,5,9 or n=20, at most 100000 (default 0-9)", "SEEDS"),
     Option("out", parse_text, None, "output directory; reruns resume from it (default: none, "
            "results are only printed)", "DIR"),
-    Option("processes", parse_positive_int, None, "worker processes (default: all cores; 1 = no pool)",
+    Option("processes", bounded_int(1, MAX_PROCESSES), None,
+           "worker processes (default: all cores; 1 = no pool)",
            "N"),
     Option("format", parse_choice(FORMATS), "csv", "per-job record files: csv (default) or parquet",
            "FMT"),
@@ -202,6 +221,9 @@ def read_toml(path: str | Path) -> dict[str, tuple[Any, str]]:
 def settings_from(cli: dict[str, Any], config_file: str | None = None) -> Settings:
     """Defaults < TOML file < CLI (``cli``: option name -> raw value, only given ones)."""
     raw: dict[str, tuple[Any, str]] = read_toml(config_file) if config_file else {}
+    for name, (value, where) in raw.items():
+        if name in cli:  # overridden, but a bad value in the file is still an error
+            _BY_NAME[name].parse(value, where)
     for name, value in cli.items():
         raw[name] = (value, f"--{name}")
     values = {o.name: o.default for o in OPTIONS}
@@ -306,13 +328,13 @@ def build_plan(settings: Settings) -> Plan:
         path = Path(s["instance"])
         where = s.where("instance")
         if path.suffix.lower() == ".json":
-            inst = read_instance(path)
+            inst = _not_empty(read_instance(path), where)
             for p in policies:
                 scenarios[p] = SimulationConfig(policy=p, instance=inst, traces_dir=s["traces"],
                                                 **common)
         elif path.suffix.lower() == ".csv":
             if _csv_has_chains(path, where):
-                inst = read_job_csv(path)
+                inst = _not_empty(read_job_csv(path), where)
                 for p in policies:
                     scenarios[p] = SimulationConfig(policy=p, instance=inst,
                                                     traces_dir=s["traces"], **common)
@@ -322,7 +344,9 @@ def build_plan(settings: Settings) -> Plan:
                     sampled = SampledReplay(str(path), spec, s["traces"], {"policy": p, **common})
                     scenarios[p] = sampled
                 # Surface bad rows now, not in a worker.
-                sampled.config_for(s["seeds"][0])
+                first = sampled.config_for(s["seeds"][0])
+                assert first.instance is not None  # a replay
+                _not_empty(first.instance, where)
         else:
             raise InputError(f"{where}: must be a .json instance or a .csv job list, "
                              f"got {str(path)!r}")
@@ -331,20 +355,37 @@ def build_plan(settings: Settings) -> Plan:
                 s["progress"], settings)
 
 
+def _not_empty(instance: Instance, where: str) -> Instance:
+    if len(instance) == 0:
+        raise InputError(f"{where}: the job list has no jobs; nothing to simulate")
+    return instance
+
+
 def _check_workload(spec: WorkloadSpec, s: Settings) -> None:
-    """Build the job sampler once, so trace gaps are reported before any run."""
+    """Load the traces and build the job sampler once, so that a bad trace directory,
+    quantum target or qubit count is reported (naming its option) before any run."""
     try:
-        JobSampler(load_traces(s["traces"]), spec)
+        traces = load_traces(s["traces"])
     except InputError as exc:
-        # The sampler's message names the trace file and qubit count; add the options.
+        raise InputError(f"{s.where('traces')}: {exc}") from None
+    target = spec.quantum_target
+    if target not in ("ibm-fastest", "measured"):
+        where = f"{s.where('quantum-target')}"
+        if not target.startswith("ibm:"):
+            raise InputError(f"{where}: must be ibm-fastest, ibm:<backend> or measured, "
+                             f"got {target!r}")
+        if target[4:] not in traces.ibm_backends():
+            raise InputError(f"{where}: unknown IBM backend {target[4:]!r} (available: "
+                             f"{', '.join(traces.ibm_backends())})")
+    try:
+        JobSampler(traces, spec)
+    except InputError as exc:
+        # The sampler's message names the trace file and qubit count; add the option.
         raise InputError(f"{s.where('qubits')}={','.join(map(str, spec.qubits))}: {exc}") from None
 
 
 def _csv_has_chains(path: Path, where: str) -> bool:
-    if not path.is_file():
-        raise InputError(f"{where}: no such job file {str(path)!r}")
-    with path.open(newline="") as fh:
-        header = [h.strip() for h in next(csv.reader(fh), [])]
+    header = job_csv_header(path, where)  # UTF-8, known columns, one-line errors
     return all(c in header for c in CHAIN_COLUMNS)
 
 

@@ -32,6 +32,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from hqsched import inputs
 from hqsched.errors import InputError
 from hqsched.formulation.checker import check_schedule
 from hqsched.formulation.problem import OfflineProblem
@@ -138,6 +139,14 @@ def plan_exact(instance: Instance, objective: str, delta_max_s: float, *,
         raise InputError(f"--minimize: must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if not (math.isfinite(delta_max_s) and delta_max_s > 0):
         raise InputError(f"--delta-max: must be a positive duration, got {delta_max_s!r}")
+    inputs.require_positive_int(classical, "plan", "classical")
+    inputs.require_positive_int(quantum, "plan", "quantum")
+    inputs.require_positive_number(worker_capacity_ops_per_s, "plan", "worker_capacity_ops_per_s")
+    inputs.require_positive_number(time_limit_s, "plan", "time_limit_s")
+    n_pairs = (classical_range[1] - classical_range[0] + 1) * (quantum_range[1] - quantum_range[0] + 1)
+    if objective == "cost" and not 0 < n_pairs <= inputs.MAX_PLAN_CANDIDATES:
+        raise InputError(f"plan: {n_pairs} (C, Q) pairs in the ranges, must be 1 to "
+                         f"{inputs.MAX_PLAN_CANDIDATES}")
     if objective == "cost":
         return _plan_cost(instance, delta_max_s, worker_capacity_ops_per_s, time_limit_s, cost,
                           classical_range, quantum_range)

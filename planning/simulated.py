@@ -53,6 +53,7 @@ from hqsched.experiments.campaign_run import run_campaign
 from hqsched.experiments.executor import ExecutorOptions
 from hqsched.experiments.statistics import t_interval
 from hqsched.files import atomic_write_text
+from hqsched.inputs import MAX_COST_WEIGHT, MAX_PLAN_CANDIDATES
 from hqsched.online.config import SimulationConfig
 from hqsched.planning import sequential as ps
 from hqsched.tables import format_table
@@ -107,6 +108,9 @@ def parse_cost(text: str, where: str = "--cost") -> Cost:
                              f"got {text!r}")
         seen.add(m.group(1).upper())
         weights[m.group(1).upper()] = float(m.group(2))
+        if not weights[m.group(1).upper()] <= MAX_COST_WEIGHT:  # 1e400 parses as inf
+            raise InputError(f"{where}: weights must be at most {MAX_COST_WEIGHT:g}, "
+                             f"got {text!r}")
     if weights["C"] == 0 and weights["Q"] == 0:
         raise InputError(f"{where}: the weights must not both be 0, got {text!r}")
     return Cost(weights["C"], weights["Q"])
@@ -296,6 +300,11 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
         raise InputError(f"--batch: must be >= 2 (a t bound needs two seeds), got {batch}")
     if not 0 < alpha < 1:
         raise InputError(f"--alpha: must be in (0, 1), got {alpha}")
+    n_candidates = ((classical_range[1] - classical_range[0] + 1)
+                    * (quantum_range[1] - quantum_range[0] + 1))
+    if n_candidates > MAX_PLAN_CANDIDATES:
+        raise InputError(f"plan: {n_candidates} (C, Q) candidates, more than the limit of "
+                         f"{MAX_PLAN_CANDIDATES}")
     cands = sorted((Candidate(c, q, cost.of(c, q))
                     for c in range(classical_range[0], classical_range[1] + 1)
                     for q in range(quantum_range[0], quantum_range[1] + 1)),

@@ -75,7 +75,7 @@ BAD_OPTIONS = [
     (["--seeds", "5-2"], "--seeds", "'5-2'"),
     (["--classical-mode", "shared"], "--classical-mode", "'shared'"),
     (["--fill-in", "guess"], "--fill-in", "'guess'"),
-    (["--quantum-target", "ibm:nowhere"], "quantum_target", "'nowhere'"),
+    (["--quantum-target", "ibm:nowhere"], "--quantum-target", "'nowhere'"),
     (["--instance", "missing.csv"], "missing.csv", "no such"),
     (["--instance", "jobs.txt"], "--instance", "jobs.txt"),
     (["--traces", "/nonexistent/traces"], "/nonexistent/traces", "does not exist"),

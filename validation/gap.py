@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hqsched import inputs
+from hqsched.errors import InputError
 from hqsched.experiments.executor import ExecutorOptions, UnitBatch, run_stored_units
 from hqsched.experiments.results_store import ResultStore, TableOutput
 from hqsched.experiments.statistics import t_interval
@@ -57,6 +59,10 @@ from hqsched.online.policies import POLICIES
 from hqsched.tables import format_row
 
 MODES = ("dedicated", "serverless")
+#: Most tasks of one study instance (jobs x (2 x iterations + 2)): the study compares
+#: with proven optima, found on tens of tasks within seconds; past this the solves
+#: only hit their time limits (and the C = infinity MILP takes minutes to build).
+MAX_TASKS_PER_INSTANCE = 2000
 INSTANCES_CSV = "gap_instances.csv"
 SUMMARY_CSV = "gap_summary.csv"
 BOXPLOT_PNG = "gap_boxplot.png"
@@ -93,6 +99,22 @@ class GapConfig:
     #: part of the manifest, so a rerun never mixes results of two methods
     method: str = "auto"
     policies: tuple[str, ...] = field(default_factory=lambda: tuple(sorted(POLICIES)))
+
+    def __post_init__(self) -> None:
+        """The limits of ``hqsched.inputs`` (the CLI checks them first, naming its options)."""
+        for name in ("instances", "jobs", "iterations", "classical_workers", "quantum_computers"):
+            inputs.require_positive_int(getattr(self, name), "gap", name)
+        inputs.require_nonnegative_int(self.base_seed, "gap", "base_seed")
+        for name in ("worker_capacity_ops_per_s", "interarrival_s", "time_limit_s",
+                     "relax_time_limit_s"):
+            inputs.require_positive_number(getattr(self, name), "gap", name)
+        tasks = self.jobs * (2 * self.iterations + 2)
+        if (self.instances > inputs.MAX_SEEDS or tasks > MAX_TASKS_PER_INSTANCE
+                or self.base_seed + self.instances - 1 > inputs.MAX_INT):
+            raise InputError(f"gap: {self.instances} instances of {tasks} tasks from seed "
+                             f"{self.base_seed} exceed the limits (instances <= "
+                             f"{inputs.MAX_SEEDS}, tasks <= {MAX_TASKS_PER_INSTANCE}, "
+                             f"seeds <= {inputs.MAX_INT})")
 
     def manifest(self) -> dict[str, Any]:
         """What identifies the study's results (time limits included: they change the numbers)."""
@@ -197,13 +219,16 @@ def run_study(cfg: GapConfig, out: str | Path, processes: int | None = None,
     CSV, summary and plot are (re)written at the end from everything in ``out``.
     """
     store = ResultStore(out)
-    store.claim(cfg.manifest())
-    options = ExecutorOptions(processes=processes, progress=progress,
-                              force_progress=force_progress)
-    run_stored_units(UnitBatch(study_to_table, cfg, range(cfg.instances), "gap", "inst"),
-                     store, unit_id, _nothing, options)
-    frame = load_study(cfg, out)
-    write_outputs(frame, out)
+    store.claim(cfg.manifest())  # locks out until released: one writer at a time
+    try:
+        options = ExecutorOptions(processes=processes, progress=progress,
+                                  force_progress=force_progress)
+        run_stored_units(UnitBatch(study_to_table, cfg, range(cfg.instances), "gap", "inst"),
+                         store, unit_id, _nothing, options)
+        frame = load_study(cfg, out)
+        write_outputs(frame, out)
+    finally:
+        store.release()
     return frame
 
 

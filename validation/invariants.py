@@ -44,11 +44,14 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from hqsched import inputs
+from hqsched.errors import InputError
 from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units
 from hqsched.formulation.checker import check_schedule
 from hqsched.formulation.options import SolveOptions
@@ -309,6 +312,12 @@ def run_invariants(n: int, seed: int = 0, processes: int | None = None,
     """Check every invariant on ``cases(n, seed)``, each case a unit of the executor
     (``processes`` None = all cores, 1 = in this process; ``progress``: a bar on
     stderr when it is a terminal, always with ``force_progress``)."""
+    inputs.require_positive_int(n, "invariants", "instances")
+    inputs.require_nonnegative_int(seed, "invariants", "seed")
+    inputs.require_positive_number(time_limit_s, "invariants", "time_limit_s")
+    if n > inputs.MAX_SEEDS or seed + n - 1 > inputs.MAX_INT:
+        raise InputError(f"invariants: instances must be at most {inputs.MAX_SEEDS} and seed + "
+                         f"instances - 1 at most {inputs.MAX_INT}, got {n} from seed {seed}")
     t0 = time.perf_counter()
     report = InvariantReport()
     batch = UnitBatch(_check_one, time_limit_s, cases(n, seed), "invariants", "inst")
@@ -320,15 +329,29 @@ def run_invariants(n: int, seed: int = 0, processes: int | None = None,
     return report
 
 
+def _argument(parse: Callable[[Any, str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=`` from a parser of ``hqsched.inputs`` (argparse names the option)."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text, "")
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+    return convert
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the invariants run (shared by ``python -m`` and the hqsched CLI)."""
-    p.add_argument("--instances", type=int, default=300, metavar="N",
-                   help="number of tiny instances (default 300)")
-    p.add_argument("--seed", type=int, default=0, help="instance k uses seed SEED + k (default 0)")
-    p.add_argument("--processes", type=int, default=None, metavar="P",
+    p.add_argument("--instances", type=_argument(inputs.bounded_int(1, inputs.MAX_SEEDS)),
+                   default=300, metavar="N",
+                   help=f"number of tiny instances (default 300, at most {inputs.MAX_SEEDS})")
+    p.add_argument("--seed", type=_argument(inputs.parse_nonnegative_int), default=0,
+                   help="instance k uses seed SEED + k (default 0)")
+    p.add_argument("--processes", type=_argument(inputs.bounded_int(1, inputs.MAX_PROCESSES)),
+                   default=None, metavar="P",
                    help="worker processes (default: all cores; 1 = no pool; results do not "
                         "depend on it)")
-    p.add_argument("--time-limit", type=float, default=20.0, metavar="S",
+    p.add_argument("--time-limit", type=_argument(inputs.bounded_float(0.0, inputs.MAX_TIME_S)),
+                   default=20.0, metavar="S",
                    help="per-solve time limit, seconds (default 20; tiny solves take < 1 s)")
     p.add_argument("--progress", action="store_true",
                    help="show the progress bar even when stderr is not a terminal")

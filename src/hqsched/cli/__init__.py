@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from hqsched import __version__
 from hqsched.errors import InputError
@@ -40,7 +40,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 PROG = "hqsched"
 
 
-class LazyCommandParser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line, like every other error of the command:
+    ``hqsched solve: error: argument --jobs: ... (see hqsched solve --help)``, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class LazyCommandParser(OneLineErrorParser):
     """Stands in for one subcommand's parser until it is used.
 
     On its first parse or help, it imports the command's module, lets its
@@ -55,7 +63,7 @@ class LazyCommandParser(argparse.ArgumentParser):
     def real(self) -> argparse.ArgumentParser:
         """The subcommand's full parser (built on the first call)."""
         if self._real is None:
-            host = argparse.ArgumentParser(prog=PROG)
+            host = OneLineErrorParser(prog=PROG)
             subparsers = host.add_subparsers()
             module = importlib.import_module(COMMANDS[self.command][0])
             module.register(subparsers)
@@ -74,7 +82,7 @@ class LazyCommandParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser; each subcommand's options are added when it is used."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog=PROG,
         description="Model, optimize and simulate hybrid classical-quantum serverless platforms.")
     parser.add_argument("--version", action="version", version=f"hqsched {__version__}")

@@ -6,10 +6,11 @@ import argparse
 import sys
 import time
 
-from hqsched.cli.arguments import positive_int
+from hqsched.cli.arguments import positive_int, processes
 from hqsched.errors import InputError
 from hqsched.experiments import campaign as cmp
 from hqsched.experiments.campaign_run import EXECUTORS, import_ray, run_campaign
+from hqsched.experiments.executor import check_ray_address
 
 EXAMPLES = """\
 examples:
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--address", metavar="ADDR",
                    help="Ray cluster: auto (a running cluster) or host:port; default: start a "
                         "local Ray instance")
-    r.add_argument("--processes", type=positive_int, metavar="N",
+    r.add_argument("--processes", type=processes, metavar="N",
                    help="local worker processes (default: all cores; 1 = no pool); with ray "
                         "and no --address, the CPUs of the local Ray instance")
     r.add_argument("--max-units", type=positive_int, default=cmp.DEFAULT_MAX_UNITS, metavar="N",
@@ -71,6 +72,8 @@ def run(ns: argparse.Namespace) -> int:
                                  max_units=None if ns.yes else ns.max_units)
     if ns.executor == "ray":
         import_ray()  # fail now, with the install hint, not after claiming --out
+        if ns.address is not None:  # and before the header: a refusal is one line
+            check_ray_address(ns.address)
     elif ns.address is not None:
         raise InputError("--address: only used with --executor ray")
     print(f"campaign {campaign.name}: {len(campaign.points)} point(s) x {len(campaign.seeds)} "
@@ -93,10 +96,16 @@ def show_status(ns: argparse.Namespace) -> int:
     """Print done / left / failed counts and the failures; exit 0 only when all are done."""
     st = cmp.status(ns.out)
     plan = cmp.read_plan(ns.out)
+    corrupt = f", {len(st.corrupt)} corrupt" if st.corrupt else ""  # as before when none
     print(f"campaign {plan.get('name', '?')} in {ns.out}: {len(st.done)} done, "
-          f"{len(st.left)} left, {len(st.failed)} failed (of {st.total})")
+          f"{len(st.left)} left, {len(st.failed)} failed{corrupt} (of {st.total})")
     for unit, err in st.failed.items():
         print(f"  failed {unit}: {err}")
+    for unit, why in st.corrupt.items():
+        print(f"  corrupt {unit}: {why}")
+    if st.corrupt:
+        print(f"corrupt units are recomputed by rerunning `hqsched campaign run FILE "
+              f"--out {ns.out}`")
     return 0 if len(st.done) == st.total else 1
 
 

@@ -26,10 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hqsched.cli.arguments import check_instance_size, output_file
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
 from hqsched.experiments.campaign_run import EXECUTORS, import_ray
 from hqsched.inputs import (
+    MAX_CAPACITY,
+    MAX_PLAN_CANDIDATES,
+    MAX_SEEDS,
+    MAX_SERVERS,
+    MIN_CAPACITY,
+    bounded_int,
     load_toml,
     parse_choice,
     parse_duration,
@@ -60,8 +67,9 @@ def _budget(value: Any, where: str) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool) or \
             (isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value)):
         n = int(value)
-        if n < 2:
-            raise InputError(f"{where}: the seed budget must be at least 2, got {value!r}")
+        if not 2 <= n <= MAX_SEEDS:
+            raise InputError(f"{where}: the seed budget must be from 2 to {MAX_SEEDS}, "
+                             f"got {value!r}")
         return tuple(range(n))
     return parse_seeds(value, where)
 
@@ -89,7 +97,7 @@ PLAN_OPTIONS: dict[str, tuple[Callable[[Any, str], Any], Any, str, str | None]] 
     "seeds": (_budget, tuple(range(20)),
               "seed budget per candidate: a count (20 = seeds 0-19, default) or 0-19, 1,5,9, n=20",
               "SEEDS"),
-    "batch": (parse_positive_int, 5, "seeds per look of the sequential test (default 5, >= 2)", "N"),
+    "batch": (bounded_int(1, MAX_SEEDS), 5, "seeds per look of the sequential test (default 5, >= 2)", "N"),
     "alpha": (_alpha, 0.05, "error level of the sequential and paired tests (default 0.05)", "A"),
     "full-grid": (parse_flag, False, "evaluate every candidate at the full seed budget "
                   "(heat maps, monotonicity analysis)", None),
@@ -169,6 +177,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_simulate)
 
 
+def check_candidates(crange: tuple[int, int], qrange: tuple[int, int]) -> None:
+    """Refuse a (C, Q) grid of more than ``MAX_PLAN_CANDIDATES`` pairs, counted, not listed."""
+    n = (crange[1] - crange[0] + 1) * (qrange[1] - qrange[0] + 1)
+    if n > MAX_PLAN_CANDIDATES:
+        raise InputError(f"--classical-range {crange[0]}-{crange[1]} x --quantum-range "
+                         f"{qrange[0]}-{qrange[1]}: {n} (C, Q) candidates, more than the limit "
+                         f"of {MAX_PLAN_CANDIDATES}")
+
+
 # --------------------------------------------------------------------------
 # plan exact
 # --------------------------------------------------------------------------
@@ -178,23 +195,27 @@ def run_exact(ns: argparse.Namespace) -> int:
         raise InputError(f"--minimize: must be one of {', '.join(OBJECTIVES)}, "
                          f"got {ns.minimize!r}")
     delta = parse_duration(ns.delta_max, "--delta-max")
-    c = parse_positive_int(ns.classical_workers, "--classical-workers")
-    q = parse_positive_int(ns.quantum_computers, "--quantum-computers")
-    s = parse_positive_float(ns.worker_capacity, "--worker-capacity")
+    c = parse_positive_int(ns.classical_workers, "--classical-workers", MAX_SERVERS)
+    q = parse_positive_int(ns.quantum_computers, "--quantum-computers", MAX_SERVERS)
+    s = parse_positive_float(ns.worker_capacity, "--worker-capacity", MIN_CAPACITY, MAX_CAPACITY)
     limit = parse_duration(ns.time_limit, "--time-limit")
     cost = parse_cost(ns.cost, "--cost")
     crange = parse_int_range(ns.classical_range, "--classical-range")
     qrange = parse_int_range(ns.quantum_range, "--quantum-range")
+    if ns.minimize == "cost":
+        check_candidates(crange, qrange)
+    out = output_file(ns.out, "--out", None) if ns.out else None
     inst = read_instance(ns.instance)
+    check_instance_size(inst, ns.instance)
     start = time.perf_counter()
     plan = plan_exact(inst, ns.minimize, delta, classical=c, quantum=q,
                       worker_capacity_ops_per_s=s, time_limit_s=limit, cost=cost,
                       classical_range=crange, quantum_range=qrange)
     print(plan.report())
     print(f"({time.perf_counter() - start:.1f} s)")
-    if ns.out and plan.schedule is not None:
-        plan.schedule.write_csv(ns.out)
-        print(f"wrote {ns.out}")
+    if out is not None and plan.schedule is not None:
+        plan.schedule.write_csv(out)
+        print(f"wrote {out}")
     return 0 if plan.classical is not None and plan.verified and plan.proven_optimal else 1
 
 
@@ -250,6 +271,7 @@ def plan_inputs(ns: argparse.Namespace) -> tuple[SimulationConfig, dict[str, Any
         raise InputError(f"{given.get('instance', '--instance')}: plan simulate takes a "
                          f"stochastic workload or an instance with full chains, not a CSV "
                          f"without chains")
+    check_candidates(plan["classical-range"], plan["quantum-range"])
     if plan["batch"] < 2:
         raise InputError(f"--batch: must be >= 2 (a t bound needs two seeds), got {plan['batch']}")
     if plan["address"] is not None and plan["executor"] != "ray":

@@ -14,16 +14,27 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from hqsched.cli.arguments import int_list, nonnegative_int, positive_float, positive_int
+from hqsched.cli.arguments import (
+    capacity,
+    check_instance_size,
+    gap_seconds,
+    int_list,
+    nonnegative_int,
+    output_file,
+    positive_int,
+    priority_list,
+    seconds,
+    servers,
+)
 from hqsched.errors import InputError
 from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
+from hqsched.inputs import MAX_INSTANCE_TASKS
 from hqsched.instances.generate import small_instance
 from hqsched.instances.io import read_instance, write_instance
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.schedule import Schedule
 from hqsched.online.instance_runs import best_online_schedule
-from hqsched.reports.gantt import write_gantt
 
 WarmStartProvider = Callable[[Instance, Platform], Schedule | None]
 
@@ -34,28 +45,29 @@ def register(subparsers: argparse._SubParsersAction,
     inst = subparsers.add_parser("instance")
     inst_sub = inst.add_subparsers(dest="instance_command", required=True)
     gen = inst_sub.add_parser("generate", help="draw a small instance from the bundled traces")
-    gen.add_argument("--jobs", type=positive_int, required=True)
+    gen.add_argument("--jobs", type=positive_int, required=True,
+                     help=f"jobs (jobs x (2 x iterations + 2) tasks <= {MAX_INSTANCE_TASKS})")
     gen.add_argument("--iterations", type=nonnegative_int, required=True,
                      help="iterations of every job (trace counts are far too large to solve)")
     gen.add_argument("--qubits", type=int_list, default=(4, 6, 8, 10))
-    gen.add_argument("--priorities", type=int_list, default=(1,))
+    gen.add_argument("--priorities", type=priority_list, default=(1,))
     gen.add_argument("--seed", type=nonnegative_int, default=0)
-    gen.add_argument("--interarrival", type=positive_float, required=True,
+    gen.add_argument("--interarrival", type=gap_seconds, required=True,
                      help="mean gap between Poisson arrivals (s)")
-    gen.add_argument("--grid", type=positive_float, default=None,
+    gen.add_argument("--grid", type=gap_seconds, default=None,
                      help="round every duration UP to a multiple of this (s); changes the problem")
-    gen.add_argument("--worker-capacity", type=positive_float, default=1e9,
-                     help="S (ops/s), used only with --grid")
+    gen.add_argument("--worker-capacity", type=capacity, default=1e9,
+                     help="S (ops/s, 1 to 1e15), used only with --grid")
     gen.add_argument("-o", "--output", required=True, help="instance JSON to write")
     gen.set_defaults(func=_generate)
 
     solve = subparsers.add_parser("solve")
     solve.add_argument("instance", help="instance JSON")
-    solve.add_argument("--classical-workers", type=positive_int, default=1)
-    solve.add_argument("--quantum-computers", type=positive_int, default=1)
-    solve.add_argument("--worker-capacity", type=positive_float, default=1e9,
-                       help="S (ops/s)")
-    solve.add_argument("--time-limit", type=positive_float, default=60.0,
+    solve.add_argument("--classical-workers", type=servers, default=1)
+    solve.add_argument("--quantum-computers", type=servers, default=1)
+    solve.add_argument("--worker-capacity", type=capacity, default=1e9,
+                       help="S (ops/s, 1 to 1e15)")
+    solve.add_argument("--time-limit", type=seconds, default=60.0,
                        help="seconds")
     solve.add_argument("--weighted", action="store_true", help="weight delays by priority")
     solve.add_argument("--relax-classical", action="store_true",
@@ -66,25 +78,42 @@ def register(subparsers: argparse._SubParsersAction,
                             "classical server (auto: bnb when C = 1)")
     solve.add_argument("--min-capacity", choices=("classical", "quantum"), default=None,
                        help="minimize this capacity subject to every delay <= --delta-max")
-    solve.add_argument("--delta-max", type=positive_float, default=None,
+    solve.add_argument("--delta-max", type=seconds, default=None,
                        help="delay bound (s) for --min-capacity")
-    solve.add_argument("--gantt", default=None, help="write a Gantt chart PNG")
+    solve.add_argument("--gantt", default=None,
+                       help="write a Gantt chart PNG (.png is appended to a name without "
+                            "a suffix)")
     solve.add_argument("--out", default=None, help="write the schedule CSV")
     solve.set_defaults(func=_solve, warm_start_provider=warm_start_provider)
 
 
 def _generate(args: argparse.Namespace) -> int:
     # InputError and OSError reach the top-level CLI, which prints one line, exit 2.
+    output = output_file(args.output, "--output", None, "instance.json")
+    tasks = args.jobs * (2 * args.iterations + 2)
+    if tasks > MAX_INSTANCE_TASKS:
+        raise InputError(f"--jobs {args.jobs} x --iterations {args.iterations}: "
+                         f"{tasks} tasks, more than the limit of {MAX_INSTANCE_TASKS} for an "
+                         f"offline instance")
     inst = small_instance(args.jobs, args.iterations, args.qubits, args.seed, args.interarrival,
                           args.priorities, args.grid, worker_capacity_ops_per_s=args.worker_capacity)
-    write_instance(inst, args.output)
-    print(f"wrote {args.output}: {len(inst)} jobs, {sum(j.task_count for j in inst.jobs)} tasks")
+    write_instance(inst, output)
+    print(f"wrote {output}: {len(inst)} jobs, {sum(j.task_count for j in inst.jobs)} tasks")
     return 0
 
 
 def _solve(args: argparse.Namespace) -> int:
-    inst = read_instance(args.instance)
+    # Every option is checked before the (long) solve: a bad --gantt must not waste it.
     classical = None if args.relax_classical else args.classical_workers
+    if args.method == "bnb" and args.min_capacity is None and classical != 1:
+        given = ("--relax-classical" if classical is None
+                 else f"--classical-workers {classical}")
+        raise InputError(f"--method bnb: the branch and bound solves one classical server, "
+                         f"got {given} (use --method milp or auto)")
+    gantt = output_file(args.gantt, "--gantt", ".png", "gantt.png") if args.gantt else None
+    out = output_file(args.out, "--out", None) if args.out else None
+    inst = read_instance(args.instance)
+    check_instance_size(inst, args.instance)
     if args.min_capacity is not None:
         if args.delta_max is None:
             raise InputError("--min-capacity needs --delta-max (seconds)")
@@ -101,11 +130,13 @@ def _solve(args: argparse.Namespace) -> int:
                       SolveOptions(weighted=args.weighted, time_limit_s=args.time_limit))
         print(f"lp_bound: {lp.summary()}")
     if result.schedule is not None:
-        if args.out:
-            result.schedule.write_csv(args.out)
-            print(f"wrote {args.out}")
-        if args.gantt:
-            write_gantt(result.schedule, args.gantt, inst,
+        if out is not None:
+            result.schedule.write_csv(out)
+            print(f"wrote {out}")
+        if gantt is not None:
+            from hqsched.reports.gantt import write_gantt  # matplotlib: 0.7 s, only for --gantt
+            write_gantt(result.schedule, gantt, inst,
                         title=f"{inst.name}: {result.status}, objective {result.objective:.6g}")
-            print(f"wrote {args.gantt}")
+            print(f"wrote {gantt}")
     return {"optimal": 0, "feasible": 0}.get(result.status, 1)
+

@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from hqsched.cli.arguments import positive_int
+from hqsched.cli.arguments import processes, seed_count
 from hqsched.validation.queueing import FULL_SEEDS, QUICK_SEEDS, CheckRecord, format_records, validate
 
 CSV_NAME = "validation.csv"
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(a few minutes on 2 cores)")
     p.add_argument("--seeds", type=_at_least_two, default=None, metavar="N",
                    help=f"replications per check (default {FULL_SEEDS}; {QUICK_SEEDS} with --quick)")
-    p.add_argument("--processes", type=positive_int, default=None, metavar="P",
+    p.add_argument("--processes", type=processes, default=None, metavar="P",
                    help="worker processes (default: all cores; 1 = no pool)")
     p.add_argument("--progress", action="store_true",
                    help="show the progress bar even when stderr is not a terminal")
@@ -66,7 +66,7 @@ def write_csv(records: list[CheckRecord], out_dir: str | Path) -> Path:
 
 
 def _at_least_two(text: str) -> int:
-    value = positive_int(text)
+    value = seed_count(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"needs at least 2 seeds for a confidence interval, "
                                          f"got {text!r}")
