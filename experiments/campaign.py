@@ -152,8 +152,8 @@ def campaign_from_scenarios(name: str, points: list[tuple[dict[str, Any], Simula
 def unit_summary(root: str | Path, unit: str) -> dict[str, float] | None:
     """The summary metrics of a finished unit (NaN for nulls), or None if it is not done.
 
-    Reads only the unit's JSON, not its per-job table (cheap for drivers that
-    poll many units).
+    The unit's table is read once to check its checksum (``ResultStore.has``):
+    a corrupt unit is reported as not done, so that it is recomputed.
     """
     store = ResultStore(root)
     if not store.has(unit):  # absent, or corrupt: to be recomputed, never read

@@ -312,6 +312,16 @@ def _decode(m: pyo.ConcreteModel, info: ModelInfo, problem: OfflineProblem, opt:
 # solve_delays, section by section
 # ----------------------------------------------------------------------------
 
+def _problem(instance: Instance, classical_servers: int | None, quantum_servers: int,
+             worker_capacity_ops_per_s: float) -> OfflineProblem | SolveResult:
+    """The solver's data for ``instance``, or an ``error`` result saying why it has none."""
+    try:
+        return OfflineProblem(instance, classical_servers, quantum_servers,
+                              worker_capacity_ops_per_s)
+    except ValueError as exc:
+        return SolveResult("error", message=str(exc))
+
+
 def _method(classical_servers: int | None, options: SolveOptions) -> str | SolveResult:
     """The method of this solve ("bnb" or "milp"), or an error result."""
     method: str = options.method
@@ -554,11 +564,9 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
     """
     t0 = time.perf_counter()
     options = options if options is not None else SolveOptions()
-    try:
-        problem = OfflineProblem(instance, classical_servers, quantum_servers,
-                                 worker_capacity_ops_per_s)
-    except ValueError as exc:
-        return SolveResult("error", message=str(exc))
+    problem = _problem(instance, classical_servers, quantum_servers, worker_capacity_ops_per_s)
+    if isinstance(problem, SolveResult):
+        return problem
     method = _method(classical_servers, options)
     if isinstance(method, SolveResult):
         return method
@@ -584,11 +592,9 @@ def lp_bound(instance: Instance, classical_servers: int | None, quantum_servers:
     t0 = time.perf_counter()
     options = options if options is not None else SolveOptions()
     weighted = options.weighted
-    try:
-        problem = OfflineProblem(instance, classical_servers, quantum_servers,
-                                 worker_capacity_ops_per_s)
-    except ValueError as exc:
-        return SolveResult("error", message=str(exc))
+    problem = _problem(instance, classical_servers, quantum_servers, worker_capacity_ops_per_s)
+    if isinstance(problem, SolveResult):
+        return problem
     heur = list_schedule(problem, weighted)
     m, _ = build_model(problem, _delay_deadlines(problem, _objective(problem, heur, weighted),
                                                  weighted), "delays", weighted, options.model)

@@ -4,16 +4,15 @@ Instances use S = 1 op/s so that classical work equals seconds.
 """
 
 import pytest
+from conftest import chain_job
 
 from hqsched.formulation.checker import check_schedule
 from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
 from hqsched.instances.generate import small_instance
-from hqsched.instances.model import Instance, constant_chain_job
+from hqsched.instances.model import Instance
 
-
-def job(job_id, arrival, pre, post, iterations=0, it=0.0, q=1.0, priority=1):
-    return constant_chain_job(job_id, arrival, 4, priority, pre, it, q, post, iterations)
+job = chain_job  # (job_id, arrival_s, pre, post, iterations, it, q, priority)
 
 
 def solve(inst, c, q, **kw):

@@ -10,10 +10,11 @@ Erlang C.
 from __future__ import annotations
 
 import pytest
+from conftest import chain_job
 
 from hqsched.cli import main
 from hqsched.formulation.checker import check_schedule
-from hqsched.instances.model import Instance, Platform, constant_chain_job
+from hqsched.instances.model import Instance, Platform
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
 from hqsched.online.config import SimulationConfig
 from hqsched.planning import sequential as ps
@@ -22,9 +23,7 @@ from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost,
 from hqsched.reports.plan_figure import write_figure
 from hqsched.validation.queueing import mmc_mean_wait_s
 
-
-def job(job_id, arrival, pre, post, iterations=0, it=0.0, q=1.0):
-    return constant_chain_job(job_id, arrival, 4, 1, pre, it, q, post, iterations)
+job = chain_job  # (job_id, arrival_s, pre, post, iterations, it, q)
 
 
 def delays(inst, schedule):

@@ -2,10 +2,10 @@
 
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tree_bytes
 
 import hqsched.experiments.replications as runner
 from hqsched.cli import main
@@ -24,16 +24,11 @@ def fast_config(policy: str = "weighted") -> SimulationConfig:
         workload=WorkloadSpec(600.0, (4, 6, 8, 10), (1, 2, 4), iteration_scale=0.05))
 
 
-def files_of(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
-
-
 def test_output_files_are_bit_identical_with_one_or_two_processes(tmp_path, capsys):
     for procs in ("1", "2"):
         assert main(["simulate", *FAST, "--seeds", "0-2", "--processes", procs,
                      "--out", str(tmp_path / procs)]) == 0
-    one, two = files_of(tmp_path / "1"), files_of(tmp_path / "2")
+    one, two = tree_bytes(tmp_path / "1"), tree_bytes(tmp_path / "2")
     assert "jobs/seed-000002.csv" in one and "replications/seed-000000.json" in one
     assert one == two
 
@@ -58,7 +53,7 @@ def test_results_loaded_from_disk_equal_the_computed_ones(tmp_path):
 def test_rerun_recomputes_only_the_missing_replication(tmp_path, monkeypatch, capsys):
     args = ["simulate", *FAST, "--seeds", "0-2", "--processes", "1", "--out", str(tmp_path)]
     assert main(args) == 0
-    before = files_of(tmp_path)
+    before = tree_bytes(tmp_path)
     (tmp_path / "replications" / "seed-000001.json").unlink()
 
     ran = []
@@ -67,7 +62,7 @@ def test_rerun_recomputes_only_the_missing_replication(tmp_path, monkeypatch, ca
                         lambda sc, seed, sink=None, **kw: ran.append(seed) or real(sc, seed, sink, **kw))
     assert main(args) == 0
     assert ran == [1]
-    assert files_of(tmp_path) == before
+    assert tree_bytes(tmp_path) == before
 
 
 def test_a_different_scenario_in_the_same_directory_is_refused(tmp_path, capsys):

@@ -47,7 +47,7 @@ import pandas as pd
 from hqsched import inputs
 from hqsched.errors import InputError
 from hqsched.experiments.executor import ExecutorOptions, UnitBatch, run_stored_units
-from hqsched.experiments.results_store import ResultStore, TableOutput
+from hqsched.experiments.results_store import CorruptUnit, ResultStore, TableOutput
 from hqsched.experiments.statistics import t_interval
 from hqsched.files import atomic_write_text
 from hqsched.formulation.options import SolveOptions
@@ -241,9 +241,10 @@ def load_study(cfg: GapConfig, out: str | Path) -> pd.DataFrame:
     store = ResultStore(out)
     parts = []
     for k in range(cfg.instances):
-        if not store.has(unit_id(k)):
+        try:  # one verified read; absent or corrupt units wait for their rerun
+            summary, table = store.load(unit_id(k))
+        except CorruptUnit:
             continue
-        summary, table = store.load(unit_id(k))
         part = pd.DataFrame(table)
         for key, value in summary.items():
             part[key] = value
