@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,7 +15,16 @@ from hqsched.instances.schedule import Schedule
 from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec
 
+from .policies import resolve_policy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 CLASSICAL_MODES = ("serverless", "dedicated")
+#: What the drop counts cover: ``window`` (MODEL.md: arrivals in ``[warmup_s, end)``) or
+#: ``run`` (every arrival from time 0, warm-up included: the reference simulator's
+#: counters, never reset at the end of its warm-up).
+DROP_WINDOWS = ("window", "run")
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,7 @@ class SimulationConfig:
     """
 
     platform: Platform
-    policy: str = "fifo"
+    policy: str = "fifo"  # a registered name (or a Policy / "file.py:Class", resolved here)
     classical_mode: str = "serverless"
     duration_s: float = 7 * 86400.0
     warmup_s: float = 0.0
@@ -35,10 +45,22 @@ class SimulationConfig:
     instance: Instance | None = None
     traces_dir: str | None = None
     record_schedule: bool = False
+    #: Where a user policy comes from (``file.py:Class``): a worker process loads it from
+    #: there. Filled in from the registry; None for built-ins.
+    policy_source: str | None = None
+    #: ``DROP_WINDOWS``: what ``arrived``, ``accepted``, ``dropped`` and ``drop_probability``
+    #: of the summary count. Every other metric (and the per-job records) covers the window.
+    drop_window: str = "window"
 
     def __post_init__(self) -> None:
+        policy = resolve_policy(self.policy_source or self.policy)
+        object.__setattr__(self, "policy", policy.name)  # frozen: set once, here
+        object.__setattr__(self, "policy_source", policy.source)
         if (self.workload is None) == (self.instance is None):
             raise InputError("simulation: give exactly one of a workload or an instance")
+        if self.drop_window not in DROP_WINDOWS:
+            raise InputError(f"simulation: drop_window must be one of {DROP_WINDOWS}, "
+                             f"got {self.drop_window!r}")
         if self.classical_mode not in CLASSICAL_MODES:
             raise InputError(f"simulation: classical_mode must be one of {CLASSICAL_MODES}, "
                              f"got {self.classical_mode!r}")
@@ -72,6 +94,15 @@ class ReplicationResult:
     jobs: Mapping[str, np.ndarray] | None
     schedule: Schedule | None = field(default=None, repr=False)
     memory: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-job records as a pandas DataFrame (``JOB_FIELDS`` columns, one row
+        per job, in arrival order); for a notebook. ``summary`` is the scalar metrics."""
+        import pandas as pd  # only here: the simulator itself does not need pandas
+        if self.jobs is None:
+            raise ValueError(f"seed {self.seed}: no job records in this result "
+                             f"(they went to a sink)")
+        return pd.DataFrame({name: np.asarray(self.jobs[name]) for name in self.jobs})
 
 
 #: Scalar metrics of one replication, in order.

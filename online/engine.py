@@ -32,7 +32,9 @@ QC to the next pending task before its own job moves on.
 
 Metrics cover the window ``[warmup_s, end)``: time averages of the counts,
 job times of jobs completing in the window, drops among arrivals in it; jobs
-still active at the end are censored.
+still active at the end are censored. With ``drop_window="run"`` the summary's
+arrival and drop counts (and so the drop probability) cover every arrival
+from time 0 instead, as the reference simulator's counters do.
 
 Memory is bounded by the jobs in the system, not by the run length (the
 kernel's slots, see ``online/kernel.py``; ``ReplicationResult.memory``
@@ -73,6 +75,7 @@ from hqsched.instances.workload import ChainDraw, JobSampler, WorkloadSpec, pois
 from .config import JOB_DTYPES, JOB_FIELDS, ReplicationResult, SimulationConfig
 from .kernel import (
     ACTIVE,
+    BAD_KEY,
     COMPLETED,
     DONE,
     DROPPED,
@@ -84,7 +87,7 @@ from .kernel import (
     Kernel,
     Params,
 )
-from .policies import POLICIES
+from .policies import Policy, check_policy, compiled_key, resolve_policy
 
 #: Arrivals handed to the kernel per call (bounds the arrival data held at once).
 CHUNK_JOBS = 1024
@@ -127,14 +130,11 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
     next chunk of arrivals (progress within a long replication; it reads, never
     changes, the run).
     """
-    policy = POLICIES.get(config.policy)
-    if policy is None:
-        raise InputError(f"simulation: unknown policy {config.policy!r} "
-                         f"(choose from {sorted(POLICIES)})")
+    policy = config_policy(config)
     if chunk_jobs < 1 or initial_slots < 1:
         raise ValueError("simulate: chunk_jobs and initial_slots must be >= 1")
     weights = priority_levels(config)
-    kernel = Kernel(kernel_params(config), weights, slots=initial_slots)
+    kernel = Kernel(kernel_params(config), weights, compiled_key(policy), slots=initial_slots)
     chunks = arrival_chunks(config, seed, weights, chunk_jobs)
     rng = stream(seed, "policy")
     out = _Records(sink, weights)
@@ -153,6 +153,10 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
                 f"simulation: a time overflowed float64 after {int(kernel.scalars['events'])} "
                 f"events (worker capacity {config.platform.worker_capacity_ops_per_s:g} ops/s; "
                 "a capacity, arrival or duration too large to simulate)")
+        elif code == BAD_KEY:
+            raise InputError(f"--policy {policy.source or policy.name}: key(task, now) returned "
+                             f"NaN (or raised) after {int(kernel.scalars['events'])} events (a key must be "
+                             "a number: the pending tasks have no order otherwise)")
         else:  # FLUSH or DONE: drain the buffers
             out.add(kernel.take_records())
             if config.record_schedule:
@@ -187,7 +191,7 @@ def expected_events(config: SimulationConfig) -> float:
 def kernel_params(config: SimulationConfig) -> Params:
     """The kernel's fixed parameters for ``config``."""
     p = config.platform
-    policy = POLICIES[config.policy]
+    policy = config_policy(config)
     return Params.of(
         workers=p.classical_workers, capacity=p.worker_capacity_ops_per_s,
         qcs=p.quantum_computers,
@@ -195,7 +199,14 @@ def kernel_params(config: SimulationConfig) -> Params:
         max_quantum=math.inf if p.max_quantum is None else p.max_quantum,
         dedicated=config.classical_mode == "dedicated", warmup=config.warmup_s,
         end=config.duration_s, record=config.record_schedule, policy_id=policy.policy_id,
-        randomized=policy.randomized)
+        randomized=policy.randomized, clairvoyant=policy.clairvoyant)
+
+
+def config_policy(config: SimulationConfig) -> Policy:
+    """The policy a config names (a worker process loads a user policy from its source)."""
+    policy = resolve_policy(config.policy_source or config.policy)
+    check_policy(policy)  # an entry put in POLICIES by hand is checked too
+    return policy
 
 
 def _result(config: SimulationConfig, seed: int, kernel: Kernel, out: _Records,
@@ -203,6 +214,8 @@ def _result(config: SimulationConfig, seed: int, kernel: Kernel, out: _Records,
     """The replication's summary (MODEL.md metrics), records, schedule and memory figures."""
     st = kernel.scalars
     arrived, dropped, events = int(st["arrived"]), int(st["dropped"]), int(st["events"])
+    if config.drop_window == "run":  # the reference simulator's counts: warm-up included
+        arrived, dropped = int(st["arrivals"]), int(st["dropped_all"])
     end = float(st["end"])
     warmup = float(config.warmup_s)
     times = out.completed_times()

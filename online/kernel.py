@@ -5,7 +5,10 @@ one replication; ``online/engine.py`` feeds it arrivals and turns its output
 into metrics. It is written in the subset of Python that numba compiles, and
 it runs unchanged as plain Python with ``NUMBA_DISABLE_JIT=1`` (for debugging
 and coverage; about 50x slower). The model it implements is documented in
-``online/engine.py``; the quantum policies are in ``online/policies.py``.
+``online/engine.py``; the quantum policies are in ``online/policies.py``: an
+array policy's push/pop pair is compiled into the loop, a key policy's key is
+a C callback passed in as ``key`` (one compiled loop serves every key policy,
+and a policy's code is never cached inside the loop).
 
 Its data are named, in three structures that numba accepts as arguments:
 
@@ -54,14 +57,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import NamedTuple, get_type_hints
+from typing import Any, NamedTuple, get_type_hints
 
 import numpy as np
 from numba import literal_unroll, njit
 
 from hqsched.compiled import key_caches_on_sources
 
-from .policies import grow_items, policy_pop, policy_push
+from .policies import KEYED, SCANNED, TASK, grow_items, policy_pop, policy_push
 
 # Task kinds in the schedule log, and the low bit of a server event's payload.
 CLASSICAL, QUANTUM = 0, 1
@@ -69,8 +72,9 @@ CLASSICAL, QUANTUM = 0, 1
 FREE, ACTIVE, COMPLETED, DROPPED = 0, 1, 2, 3
 # Why run_events returned; RUNNING (never returned): no reason to stop yet. OVERFLOW: the
 # next event's time is NaN, or infinite while tasks are in service, because float64
-# overflowed (e.g. the virtual clock ``rate * dt`` at a capacity near 1e308).
-DONE, NEED_ARRIVALS, GROW, FLUSH, OVERFLOW, RUNNING = 0, 1, 2, 3, 4, -1
+# overflowed (e.g. the virtual clock ``rate * dt`` at a capacity near 1e308). BAD_KEY: a key
+# policy's key was NaN (the loop stops: no order is defined).
+DONE, NEED_ARRIVALS, GROW, FLUSH, OVERFLOW, BAD_KEY, RUNNING = 0, 1, 2, 3, 4, 5, -1
 # Where the next event comes from.
 ARRIVAL, SHARED, SERVER = 0, 1, 2
 
@@ -84,9 +88,11 @@ JOB = np.dtype([("job_id", I8), ("qubits", I8), ("level", I8), ("last", I8), ("o
 JOB_FIELDS: tuple[str, ...] = tuple(JOB.names or ())  # copied field by field at admission
 #: One admitted job: its ``JOB`` fields plus the state the loop keeps
 #: (arrival ``index``, current task ``k``, ``server``, quantum ``wait`` so far,
-#: when it joined the pending queue and when its current task started).
+#: when it joined the pending queue and when its current task started, the quantum
+#: service it has received, and its total quantum work if the policy is clairvoyant; s).
 SLOT = np.dtype(JOB.descr + [("status", I8), ("index", I8), ("k", I8), ("server", I8),
-                             ("wait", F8), ("queued_at", F8), ("task_start", F8)])
+                             ("wait", F8), ("queued_at", F8), ("task_start", F8),
+                             ("attained", F8), ("quantum_total", F8)])
 #: One finished job (completed or dropped in the window); ``index`` = arrival order.
 RECORD = np.dtype([("index", I8), ("job_id", I8), ("qubits", I8), ("priority", I8),
                    ("iterations", I8), ("status", I8), ("arrival", F8), ("completion", F8),
@@ -102,14 +108,16 @@ HEAP = np.dtype([("key", F8), ("seq", I8), ("val", I8)])
 QUEUE = np.dtype([("slot", I8), ("ops", F8)])
 #: The loop's scalars, carried between calls in ``state.scalars[0]``.
 SCALARS = np.dtype([
-    # Arrivals: next job of the chunk, arrivals so far, and in the window.
-    ("next_job", I8), ("arrivals", I8), ("arrived", I8), ("dropped", I8),
+    # Arrivals: next job of the chunk, arrivals so far, and in the window; drops in the
+    # window, and over the whole run (warm-up included: the reference simulator's count).
+    ("next_job", I8), ("arrivals", I8), ("arrived", I8), ("dropped", I8), ("dropped_all", I8),
     # Events processed; events scheduled (tie-breaking seq); heap sizes.
     ("events", I8), ("seq", I8), ("n_ends", I8), ("n_shared", I8),
     # Classical side: idle workers, the dedicated FIFO ring, active classical tasks.
     ("n_free_workers", I8), ("queue_head", I8), ("queue_len", I8), ("n_classical", I8),
-    # Quantum side: idle QCs, tasks in service, tasks pending with the policy.
-    ("n_free_qcs", I8), ("n_service", I8), ("n_pending", I8),
+    # Quantum side: idle QCs, tasks in service, tasks pending with the policy, tasks ever
+    # made pending (a key policy's tie-break: first pending first).
+    ("n_free_qcs", I8), ("n_service", I8), ("n_pending", I8), ("pushes", I8),
     # Slots: free ones and the peak in use; rows filled in the output buffers.
     ("n_free", I8), ("peak_active", I8), ("n_records", I8), ("n_logged", I8),
     # Processor sharing: virtual clock V (ops) at real time t_v (s), per-task rate (ops/s).
@@ -139,6 +147,7 @@ class Params(NamedTuple):
     record: bool  # log every executed task
     policy_id: int  # the quantum policy (online/policies.py)
     randomized: bool  # whether it draws one uniform per pick
+    clairvoyant: bool  # whether a key policy may see remaining work
 
     @classmethod
     def of(cls, **fields: object) -> Params:
@@ -149,11 +158,17 @@ class Params(NamedTuple):
 
 
 class Pending(NamedTuple):
-    """The quantum tasks waiting for a QC, held by the policy (layout: online/policies.py)."""
+    """The quantum tasks waiting for a QC, held by the policy (layout: online/policies.py).
+
+    An array policy uses ``items``, ``counts`` and ``meta``; a KEYED policy the
+    ``heap`` (``counts[0]`` entries), a SCANNED one row 0 of ``items`` in push order.
+    ``view`` is the one ``TASK`` record a key is computed on."""
 
     items: np.ndarray  # i8 (levels, slots): slot numbers
     counts: np.ndarray  # i8 (levels,)
     meta: np.ndarray  # i8 (2,): the policy's own state
+    heap: np.ndarray  # HEAP (slots,): key, push number, slot
+    view: np.ndarray  # TASK (1,)
 
 
 class State(NamedTuple):
@@ -193,7 +208,8 @@ class State(NamedTuple):
             ends=np.zeros(params.workers + params.qcs + 1, HEAP), shared=np.zeros(slots, HEAP),
             worker_free=np.ones(params.workers, np.bool_), queue=np.zeros(slots, QUEUE),
             qc_free=np.ones(params.qcs, np.bool_),
-            pending=Pending(np.zeros((levels, slots), I8), np.zeros(levels, I8), np.zeros(2, I8)),
+            pending=Pending(np.zeros((levels, slots), I8), np.zeros(levels, I8), np.zeros(2, I8),
+                            np.zeros(slots, HEAP), np.zeros(1, TASK)),
             records=np.zeros(RECORD_BUFFER, RECORD),
             log=np.zeros(LOG_BUFFER if params.record else 0, LOG))
 
@@ -284,6 +300,39 @@ def quantum_s(slot, k, q_flat):
 
 
 @njit(cache=True)
+def total_quantum_s(slot, q_flat):
+    """Sum of the quantum durations (s) of every iteration of the job in ``slot``."""
+    n = (slot["last"] - 1) >> 1
+    if slot["offset"] < 0:
+        return slot["q"] * n
+    total = 0.0
+    for i in range(n):
+        total += q_flat[slot["offset"] + i]
+    return total
+
+
+@njit(cache=True)
+def describe_task(v, slot, priority, q_flat, clairvoyant):
+    """Fill ``v`` (a ``TASK`` record, what a key policy sees) with the pending quantum task of
+    the job in ``slot``; the remaining work only for a clairvoyant policy."""
+    k = slot["k"]
+    done = (k - 2) >> 1  # quantum task k >= 2 belongs to iteration (k - 2) / 2
+    v["arrival"] = slot["arrival"]
+    v["priority"] = priority
+    v["qubits"] = slot["qubits"]
+    v["queued_at"] = slot["queued_at"]
+    v["quantum_s"] = quantum_s(slot, k, q_flat)
+    v["iterations_done"] = done
+    v["attained_s"] = slot["attained"]
+    if clairvoyant:
+        v["remaining_iterations"] = ((slot["last"] - 1) >> 1) - done
+        v["remaining_quantum_s"] = slot["quantum_total"] - slot["attained"]
+    else:
+        v["remaining_iterations"] = -1
+        v["remaining_quantum_s"] = math.nan
+
+
+@njit(cache=True)
 def put_record(r, index, job_id, qubits, priority, last, status, times):
     """Fill row ``r`` of the output buffer; ``times`` = (arrival, completion, quantum wait), s."""
     r["index"] = index
@@ -305,6 +354,8 @@ def admit_into(slot, job, index):
     slot["k"] = -1
     slot["server"] = -1
     slot["wait"] = 0.0
+    slot["attained"] = 0.0
+    slot["quantum_total"] = math.nan
 
 
 @njit(cache=True)
@@ -395,24 +446,26 @@ def close_window(p, s):
 
 
 @njit(cache=True)
-def run_events(p, a, rng):
+def run_events(p, a, rng, key):
     """Advance the simulation until it ends or needs the caller; returns why.
 
-    ``p``: Params, ``a``: State, ``rng``: the run's policy stream. ``jobs``
+    ``p``: Params, ``a``: State, ``rng``: the run's policy stream, ``key``: a key
+    policy's compiled key (``online/policies.py``; not called for array policies). ``jobs``
     is the current chunk of arrivals, scalar ``next_job`` the first not yet
     arrived, ``more`` whether chunks may follow. Returns ``DONE`` (the window
     ``[0, end)`` is over, or no event is left; scalar ``end`` is then the end
     of the measured window), ``NEED_ARRIVALS`` (give the next chunk, or an
     empty one with ``more`` False), ``GROW`` (an admission needs a free slot),
-    ``FLUSH`` (drain ``records`` / ``log``) or ``OVERFLOW`` (time left float64's
-    range; the run cannot go on, see ``overflowed``). Every return is between
+    ``FLUSH`` (drain ``records`` / ``log``), ``OVERFLOW`` (time left float64's
+    range; the run cannot go on, see ``overflowed``) or ``BAD_KEY`` (a key policy's
+    key was NaN; the run cannot go on). Every return except the last two is between
     events, with all state saved, so the next call continues the same run.
     """
     # The state under local names, read once per call (see "Compiled code" above).
     s = a.scalars[0]
     jobs, slots, free, records, log = a.jobs, a.slots, a.free, a.records, a.log
     ends, shared, queue, worker_free, qc_free = a.ends, a.shared, a.queue, a.worker_free, a.qc_free
-    items, counts, meta = a.pending
+    items, counts, meta, pheap, view = a.pending
     weights, it_flat, q_flat = a.level_weight, a.it_flat, a.q_flat
 
     def pause_reason():
@@ -433,6 +486,7 @@ def run_events(p, a, rng):
         if in_window:
             s["arrived"] += 1
         if not admit:
+            s["dropped_all"] += 1
             if in_window:
                 s["dropped"] += 1
                 put_record(records[s["n_records"]], s["arrivals"] - 1, job["job_id"],
@@ -444,6 +498,8 @@ def run_events(p, a, rng):
         j = free[s["n_free"]]
         s["peak_active"] = max(s["peak_active"], slots.shape[0] - s["n_free"])
         admit_into(slots[j], job, s["arrivals"] - 1)
+        if p.clairvoyant:
+            slots[j]["quantum_total"] = total_quantum_s(slots[j], q_flat)
         return j
 
     def finish_shared(t):
@@ -489,7 +545,9 @@ def run_events(p, a, rng):
         slot = slots[j]
         slot["wait"] += t - slot["queued_at"]
         s["n_service"] += 1
-        end = occupy(slot, qc, t, quantum_s(slot, slot["k"], q_flat))
+        duration = quantum_s(slot, slot["k"], q_flat)
+        slot["attained"] += duration  # the job's quantum service, counted from the start
+        end = occupy(slot, qc, t, duration)
         s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + QUANTUM)
 
     def task_done(j, kind, server, t):
@@ -546,12 +604,52 @@ def run_events(p, a, rng):
             qc_free[qc] = False
             s["n_free_qcs"] -= 1
             s["n_service"] += 1
-            end = occupy(slot, qc, t, quantum_s(slot, k, q_flat))
+            duration = quantum_s(slot, k, q_flat)
+            slot["attained"] += duration
+            end = occupy(slot, qc, t, duration)
             s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + QUANTUM)
         else:
             slot["queued_at"] = t
             return False
         return True
+
+    def task_key(j, t):
+        """The key policy's key of job ``j``'s pending task at time ``t``."""
+        describe_task(view[0], slots[j], weights[slots[j]["level"]], q_flat, p.clairvoyant)
+        return key(view[0], t)
+
+    def hold_keyed(j, t):
+        """Job ``j``'s quantum task waits for a QC: the key policy holds it. False if its
+        key is NaN (no order). (Array policies are called from the loop itself: called
+        from a closure they cost twice the time, see "Compiled code" above.)"""
+        s["pushes"] += 1
+        if p.policy_id == SCANNED:  # row 0 in push order: the first minimum is the oldest
+            items[0, counts[0]] = j
+            counts[0] += 1
+            return True
+        k = task_key(j, t)
+        counts[0] = heap_push(pheap, counts[0], k, s["pushes"], j)
+        return not math.isnan(k)
+
+    def pick_keyed(t):
+        """The job whose pending task a freed QC runs at ``t``, taken out of the key
+        policy's set; -1 if a key is NaN."""
+        if p.policy_id == KEYED:
+            j = pheap[0]["val"]
+            counts[0] = heap_pop(pheap, counts[0])
+            return j
+        best, best_key = 0, math.inf
+        for i in range(counts[0]):
+            k = task_key(items[0, i], t)
+            if math.isnan(k):
+                return -1
+            if k < best_key or i == 0:
+                best, best_key = i, k
+        j = items[0, best]
+        counts[0] -= 1
+        for i in range(best, counts[0]):  # keep push order
+            items[0, i] = items[0, i + 1]
+        return j
 
     code = RUNNING
     while True:
@@ -583,13 +681,24 @@ def run_events(p, a, rng):
         else:
             j, kind, server = finish_on_server(t)
             if kind == QUANTUM and s["n_pending"] > 0:  # the freed QC takes the policy's pick
-                u = rng.random() if p.randomized else 0.0
-                run_pending(policy_pop(p.policy_id, items, counts, meta, weights, u), server, t)
+                if p.policy_id < KEYED:
+                    u = rng.random() if p.randomized else 0.0
+                    picked = policy_pop(p.policy_id, items, counts, meta, weights, u)
+                else:
+                    picked = pick_keyed(t)
+                    if picked < 0:
+                        code = BAD_KEY
+                        break
+                run_pending(picked, server, t)
             moves_on = task_done(j, kind, server, t)
         # The job moves on to its next task; if it must wait for a QC, the policy holds it.
         if moves_on and not start_task(j, t):
-            policy_push(p.policy_id, items, counts, meta, j, slots[j]["level"], weights)
             s["n_pending"] += 1
+            if p.policy_id < KEYED:
+                policy_push(p.policy_id, items, counts, meta, j, slots[j]["level"], weights)
+            elif not hold_keyed(j, t):
+                code = BAD_KEY
+                break
     if code == DONE:
         close_window(p, s)
     return code
@@ -603,8 +712,10 @@ class Kernel:
     """One replication's compiled loop: its ``Params``, its ``State``, and what Python does
     between calls (new arrivals, more slots, draining the output buffers)."""
 
-    def __init__(self, params: Params, level_weight: np.ndarray, slots: int = 64) -> None:
+    def __init__(self, params: Params, level_weight: np.ndarray, key: Any,
+                 slots: int = 64) -> None:
         self.params = params
+        self.key = key  # the policy's compiled key (policies.compiled_key)
         self.state = State.allocate(params, level_weight, max(int(slots), 1))
 
     @property
@@ -624,7 +735,7 @@ class Kernel:
 
     def run(self, rng: np.random.Generator) -> int:
         """Run the loop from where it stopped; returns why it stopped (``DONE``, ...)."""
-        return int(run_events(self.params, self.state, rng))
+        return int(run_events(self.params, self.state, rng, self.key))
 
     def add_chunk(self, jobs: np.ndarray | None, it_flat: np.ndarray, q_flat: np.ndarray) -> None:
         """Replace the used-up chunk by ``jobs`` (``JOB``, offsets into this chunk's
@@ -663,12 +774,16 @@ class Kernel:
         # A heap's array layout is kept as is; the ring is copied in queue order.
         ring = (int(s["queue_head"]) + np.arange(int(s["queue_len"]))) % old
         s["queue_head"] = 0
-        items = grow_items(self.params.policy_id, *a.pending, new)
+        pending = a.pending
+        items = grow_items(self.params.policy_id, pending.items, pending.counts, pending.meta,
+                           new)
+        heap = pending.heap[:int(pending.counts[0])] if self.params.policy_id == KEYED else \
+            pending.heap[:0]
         self.state = a._replace(
             slots=np.concatenate([a.slots, np.zeros(new - old, SLOT)]), free=free,
             shared=_widened(a.shared[:int(s["n_shared"])], new),
             queue=_widened(a.queue[ring], new),
-            pending=a.pending._replace(items=items))
+            pending=pending._replace(items=items, heap=_widened(heap, new)))
 
     def take_records(self) -> np.ndarray:
         """The finished jobs' records written since the last call (``RECORD``), emptied."""

@@ -169,9 +169,13 @@ def test_every_cached_numba_function_of_the_project_is_keyed_on_its_sources(modu
 
 
 @pytest.mark.slow
-def test_editing_a_policy_changes_the_simulation_with_the_cache_warm(tmp_path):
+@pytest.mark.parametrize("keyed", [True, False], ids=["keyed", "control-unkeyed"])
+def test_editing_a_policy_changes_the_simulation_with_the_cache_warm(tmp_path, keyed):
     """The simulator copied to a temporary package: after FIFO's pop is edited in
-    online/policies.py, the next process recompiles the kernel and gets the new result."""
+    online/policies.py, the next process recompiles the kernel and gets the new result.
+    Control: with the cache keying removed from the copy's kernel.py, numba loads the stale
+    loop and the edit is silently ignored (what issue 12 measured); a key policy's edit is
+    seen either way (its key is never cached)."""
     copy = tmp_path / "hqsched"
     shutil.copytree(ROOT / "src" / "hqsched", copy, ignore=shutil.ignore_patterns("__pycache__"))
     for folder in ROOT.iterdir():
@@ -179,7 +183,7 @@ def test_editing_a_policy_changes_the_simulation_with_the_cache_warm(tmp_path):
             shutil.copytree(folder, copy / folder.name, symlinks=True,
                             ignore=shutil.ignore_patterns("__pycache__"))
     code = """if True:
-        import json, hqsched
+        import dataclasses, json, hqsched
         from hqsched.instances.model import Platform
         from hqsched.instances.workload import WorkloadSpec
         from hqsched.online.config import SimulationConfig
@@ -188,14 +192,25 @@ def test_editing_a_policy_changes_the_simulation_with_the_cache_warm(tmp_path):
         config = SimulationConfig(Platform(1, 1e9, 4, 40, 40), policy="fifo", duration_s=86400.0,
                                   workload=WorkloadSpec(300.0, (4, 6, 8, 10), (1, 2, 4)))
         mean = simulate(config, 1).summary["job_time_mean_s"]
-        print(json.dumps([hqsched.__file__, mean, sum(run_events.stats.cache_hits.values())]))
+        sqf = simulate(dataclasses.replace(config, policy="sqf"), 1)
+        print(json.dumps([hqsched.__file__, mean, sum(run_events.stats.cache_hits.values()),
+                          sqf.summary["job_time_mean_s"]]))
     """
-    where, fifo, _ = json.loads(fresh_process(tmp_path, code))
+    if not keyed:
+        edit(copy / "online" / "kernel.py", "\nkey_caches_on_sources(globals())\n", "\n")
+    where, fifo, _, sqf = json.loads(fresh_process(tmp_path, code))
     assert Path(where).is_relative_to(tmp_path)  # the copy runs, not the installed package
-    assert json.loads(fresh_process(tmp_path, code))[1:] == [fifo, 1]  # warm cache
+    assert json.loads(fresh_process(tmp_path, code))[1:] == [fifo, 1, sqf]  # warm cache
     fifo_pop = "    if policy_id == FIFO:\n        return fifo_pop(items, counts, meta, weights, u)"
     newest_first = ("    if policy_id == FIFO:\n        counts[0] -= 1\n"
                     "        return items[0, (meta[0] + counts[0]) % items.shape[1]]")
     edit(copy / "online" / "policies.py", fifo_pop, newest_first)
-    _, edited, hits = json.loads(fresh_process(tmp_path, code))
-    assert hits == 0 and edited != fifo
+    _, edited, hits, _ = json.loads(fresh_process(tmp_path, code))
+    if keyed:
+        assert hits == 0 and edited != fifo
+    else:
+        assert hits == 1 and edited == fifo  # stale: the old FIFO ran
+    # A key policy (its key is a C callback, compiled in each process): longest task first.
+    edit(copy / "online" / "policies.py", "        return task.quantum_s\n",
+         "        return -task.quantum_s\n")
+    assert json.loads(fresh_process(tmp_path, code))[3] != sqf
