@@ -12,10 +12,19 @@ Quantum times (``quantum_target``):
   rescaled by one factor so that their mean equals the fastest IBM backend's
   estimate at ``q``;
 - ``"ibm:<backend>"``: the same with one named backend's estimate;
+- ``"ibm-last-row"``: the same with the estimate file's *last row* at ``q``,
+  whatever its backend: the reference simulator's rule (it reads the file
+  into a map, one insert per row, so the last row wins); with the bundled
+  file that is ``ibm_nazca``, slower than the fastest at 4 and 8 qubits;
 - ``"measured"``: the exec_time samples as measured (a CPU simulator).
 
 Gaps in the data (exec_time stops at 10 qubits; IBM has no estimate at 12,
-16, 20, 24) are errors unless ``fill_in="interpolate"`` is asked for:
+16, 20, 24; the 2024-09 trace set stops at 10 qubits) are errors unless a
+fill-in is asked for. ``fill_in="nearest"``: every value missing at ``q`` (the
+rows of pre, cost_time, post, num_iterations and exec_time, the IBM
+estimates) is taken from the nearest qubit count that has it, the larger on a
+tie (``TraceSet.filled_nearest``); borrowed exec_time rows are still rescaled
+to the target. ``fill_in="interpolate"``:
 
 - a missing IBM target at ``q`` is linearly interpolated between the nearest
   qubit counts below and above that have one (never extrapolated);
@@ -46,9 +55,11 @@ from .model import (
     require_int_in,
     require_number_in,
 )
-from .traces import OPS_PER_TRACE_SECOND, TraceSet
+from .traces import OPS_PER_TRACE_SECOND, TraceSet, nearest_qubits
 
-FILL_IN_CHOICES = ("none", "interpolate")
+FILL_IN_CHOICES = ("none", "interpolate", "nearest")
+#: The ``quantum_target`` values that are not ``ibm:<backend>``.
+QUANTUM_TARGETS = ("ibm-fastest", "ibm-last-row", "measured")
 
 
 @dataclass(frozen=True)
@@ -69,16 +80,17 @@ def quantum_target_mean_s(traces: TraceSet, qubits: int, target: str, fill_in: s
     """Target mean of one quantum iteration at ``qubits`` (seconds); None for ``"measured"``."""
     if target == "measured":
         return None
-    backend = _backend_of(traces, target)
-    exact = traces.fastest_ibm_estimate_s(qubits, backend)
+    estimates = _target_estimates(traces, target)
+    exact = estimates.get(qubits)
     if exact is not None:
         return exact
-    have = sorted({q for q, b in traces.ibm_estimate_s if backend is None or b == backend})
+    have = sorted(estimates)
     if fill_in != "interpolate":
         raise InputError(
             f"{traces.source}: ibm_job_estimate.csv has no estimate at n_qubits={qubits} "
             f"(available: {have}); pass fill_in='interpolate' (CLI: --fill-in interpolate) "
-            f"to interpolate between neighbouring qubit counts, or quantum_target='measured'")
+            f"to interpolate between neighbouring qubit counts, fill_in='nearest' to take the "
+            f"nearest one's, or quantum_target='measured'")
     below = [q for q in have if q < qubits]
     above = [q for q in have if q > qubits]
     if not below or not above:
@@ -86,10 +98,20 @@ def quantum_target_mean_s(traces: TraceSet, qubits: int, target: str, fill_in: s
             f"{traces.source}: no IBM estimate at n_qubits={qubits} and it lies outside "
             f"{have}: interpolation does not extrapolate")
     lo, hi = below[-1], above[0]
-    y_lo = traces.fastest_ibm_estimate_s(lo, backend)
-    y_hi = traces.fastest_ibm_estimate_s(hi, backend)
-    assert y_lo is not None and y_hi is not None  # lo and hi are taken from `have`
+    y_lo, y_hi = estimates[lo], estimates[hi]
     return y_lo + (y_hi - y_lo) * (qubits - lo) / (hi - lo)
+
+
+def _target_estimates(traces: TraceSet, target: str) -> dict[int, float]:
+    """IBM target mean per qubit count (s) under an ``ibm-*`` quantum target."""
+    if target == "ibm-last-row":
+        return dict(traces.ibm_last_row_s)
+    backend = _backend_of(traces, target)
+    out: dict[int, float] = {}
+    for (q, b), seconds in traces.ibm_estimate_s.items():
+        if backend is None or b == backend:
+            out[q] = min(out.get(q, seconds), seconds)
+    return out
 
 
 def _backend_of(traces: TraceSet, target: str) -> str | None:
@@ -101,8 +123,8 @@ def _backend_of(traces: TraceSet, target: str) -> str | None:
             raise InputError(f"quantum_target: unknown IBM backend {backend!r} "
                              f"(available: {traces.ibm_backends()})")
         return backend
-    raise InputError(f"quantum_target must be 'ibm-fastest', 'ibm:<backend>' or 'measured', "
-                     f"got {target!r}")
+    raise InputError(f"quantum_target must be 'ibm-fastest', 'ibm-last-row', 'ibm:<backend>' "
+                     f"or 'measured', got {target!r}")
 
 
 def qubit_profile(traces: TraceSet, qubits: int, quantum_target: str = "ibm-fastest",
@@ -110,6 +132,11 @@ def qubit_profile(traces: TraceSet, qubits: int, quantum_target: str = "ibm-fast
     """Samples at ``qubits`` in simulator units, with quantum times rescaled as asked."""
     if fill_in not in FILL_IN_CHOICES:
         raise InputError(f"fill_in must be one of {FILL_IN_CHOICES}, got {fill_in!r}")
+    measured = traces.qubits_with("exec_time")
+    if fill_in == "nearest":
+        traces = traces.filled_nearest(qubits)
+    for name in ("pre", "cost_time", "post", "num_iterations"):
+        traces.values(name, qubits)  # a qubit count the set lacks: refused first, by name
     target = quantum_target_mean_s(traces, qubits, quantum_target, fill_in)
     measured_at = qubits
     if qubits not in traces.columns["exec_time"]:
@@ -131,6 +158,8 @@ def qubit_profile(traces: TraceSet, qubits: int, quantum_target: str = "ibm-fast
     source = "measured" if target is None else quantum_target
     if measured_at != qubits:
         source += f" (shape of {measured_at} qubits)"
+    elif qubits not in measured:
+        source += f" (rows of {nearest_qubits(measured, qubits)} qubits)"
     return QubitProfile(
         qubits=qubits,
         pre_ops=traces.values("pre", qubits) * OPS_PER_TRACE_SECOND,
