@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ import pandas as pd
 from hqsched import inputs
 from hqsched.errors import InputError
 from hqsched.experiments.executor import ExecutorOptions, UnitBatch, run_stored_units
-from hqsched.experiments.results_store import CorruptUnit, ResultStore, TableOutput
+from hqsched.experiments.results_store import CorruptUnit, ResultStore, TableOutput, run_record
 from hqsched.experiments.statistics import t_interval
 from hqsched.files import atomic_write_text
 from hqsched.formulation.options import SolveOptions
@@ -210,16 +211,20 @@ def study_to_table(cfg: GapConfig, k: int, table: TableOutput) -> dict[str, Any]
 
 
 def run_study(cfg: GapConfig, out: str | Path, processes: int | None = None,
-              progress: bool = True, *, force_progress: bool = False) -> pd.DataFrame:
+              progress: bool = True, *, force_progress: bool = False,
+              allow_mixed: bool = False) -> pd.DataFrame:
     """Run (or resume) the study into ``out``; returns the per-instance frame.
 
     Finished instances are saved as they complete (units of the executor:
     ``processes`` None = all cores, 1 = in this process; ``progress``: a bar
     on stderr when it is a terminal, always with ``force_progress``); the
     CSV, summary and plot are (re)written at the end from everything in ``out``.
+    ``allow_mixed``: resume ``out`` even if made by other code or traces
+    (``hqsched.provenance``; the instances come from the bundled traces).
     """
     store = ResultStore(out)
-    store.claim(cfg.manifest())  # locks out until released: one writer at a time
+    # Locks out until released: one writer at a time.
+    store.claim(cfg.manifest(), record=run_record([None]), allow_mixed=allow_mixed)
     try:
         options = ExecutorOptions(processes=processes, progress=progress,
                                   force_progress=force_progress)
@@ -236,22 +241,28 @@ def _nothing(k: int, summary: dict[str, Any]) -> None:
     """Nothing to do when an instance is done: it is in the store."""
 
 
-def load_study(cfg: GapConfig, out: str | Path) -> pd.DataFrame:
-    """One row per (instance, policy, mode) from the store, instance columns repeated."""
+def stored_rows(out: str | Path, units: Iterable[str]) -> pd.DataFrame:
+    """The stored tables of ``units``, each row with its unit's summary values as columns;
+    absent or corrupt units are left out (they wait for their rerun). One verified read."""
     store = ResultStore(out)
     parts = []
-    for k in range(cfg.instances):
-        try:  # one verified read; absent or corrupt units wait for their rerun
-            summary, table = store.load(unit_id(k))
+    for unit in units:
+        try:
+            summary, table = store.load(unit)
         except CorruptUnit:
             continue
         part = pd.DataFrame(table)
         for key, value in summary.items():
             part[key] = value
         parts.append(part)
-    if not parts:
-        return pd.DataFrame()
-    frame = pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def load_study(cfg: GapConfig, out: str | Path) -> pd.DataFrame:
+    """One row per (instance, policy, mode) from the store, instance columns repeated."""
+    frame = stored_rows(out, [unit_id(k) for k in range(cfg.instances)])
+    if frame.empty:
+        return frame
     first = ["instance", "seed", "policy", "mode", "online_s", "reference_s", "bound_s",
              "proven", "ratio_inc", "ratio_bound"]
     return frame[first + [c for c in frame.columns if c not in first]]
