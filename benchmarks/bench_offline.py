@@ -3,6 +3,8 @@
 Usage: python benchmarks/bench_offline.py [--time-limit 60] [--quick] [--ablation]
        python benchmarks/bench_offline.py --c1-methods [--sizes 4x3,5x3,6x3,8x3]
        python benchmarks/bench_offline.py --bnb [--sizes ...] [--bnb-ablation]
+       python benchmarks/bench_offline.py --trace-methods [--sizes ...] [--classical 1,2]
+           [--method-list auto,bnb,cpsat,milp]
 
 Instances: small_instance(jobs, iterations, qubits 4,6,8,10, seed 1,
 inter-arrival 20 s), S = 1e9 ops/s, unweighted sum of delays.
@@ -20,6 +22,11 @@ Q = 2 instead of the MILP: the incumbent is the project's heuristic
 (list_schedule + local_search, at most 5 s, counted in the time), the
 numba kernels are compiled before timing. ``--bnb-ablation`` re-solves the
 last size with each B&B option switched off in turn.
+``--trace-methods`` solves each size with each method of ``--method-list``
+and C in ``--classical`` (Q = 2; bnb only for C = 1): the measurements
+behind ``--method auto`` (B&B for C = 1, CP-SAT otherwise; issue 18). The
+random small instances of issue 18 (proven counts, median and p95 times per
+method and C, minimal capacity): benchmarks/bench_cpsat_random.py.
 The machine's 1-minute load average is printed before and after each row:
 HiGHS's time limit is wall-clock, so a loaded machine (shared cores) gets
 less done in the same limit; compare rows only at similar load.
@@ -66,9 +73,17 @@ def main() -> None:
                     help="comma list for --c1-methods")
     ap.add_argument("--bnb", action="store_true", help="C = 1 branch and bound instead of the MILP")
     ap.add_argument("--bnb-ablation", action="store_true")
+    ap.add_argument("--trace-methods", action="store_true",
+                    help="each --sizes size with each method of --method-list and C of --classical")
+    ap.add_argument("--classical", default="1,2", help="C values for --trace-methods")
+    ap.add_argument("--method-list", default="auto,bnb,cpsat,milp",
+                    help="methods for --trace-methods")
     args = ap.parse_args()
     if args.bnb:
         bnb_table(args)
+        return
+    if args.trace_methods:
+        trace_methods_table(args)
         return
     print(f"{'variant':<14}{'size':>8}{'tasks':>6} {'C':>4}{'Q':>3} {'method':>6} {'status':>9} "
           f"{'objective':>11} {'bound':>11} {'gap':>8} {'time_s':>7} {'bins  rows|nodes':>13} "
@@ -104,6 +119,24 @@ def main() -> None:
         load = os.getloadavg()[0]
         options = SolveOptions(time_limit_s=args.time_limit, **{"method": "milp", **kw})
         row(label, jobs, its, c, q, solve_delays(inst, c, q, options=options), load=load)
+
+
+def trace_methods_table(args) -> None:
+    """Every method on the trace instances of --sizes, C in --classical, Q = 2."""
+    print(f"{'method':<14}{'size':>8}{'tasks':>6} {'C':>4}{'Q':>3} {'used':>6} {'status':>9} "
+          f"{'objective':>11} {'bound':>11} {'gap':>8} {'time_s':>7} {'size|nodes':>13} "
+          f"{'':>10} {'load':>10}")
+    for size in args.sizes.split(","):
+        jobs, its = (int(x) for x in size.split("x"))
+        inst = small_instance(jobs, its, (4, 6, 8, 10), seed=args.seed, interarrival_s=20)
+        for c in (int(x) for x in args.classical.split(",")):
+            for method in args.method_list.split(","):
+                if method == "bnb" and c != 1:
+                    continue
+                load = os.getloadavg()[0]
+                res = solve_delays(inst, c, 2, options=SolveOptions(time_limit_s=args.time_limit,
+                                                                    method=method))
+                row(method, jobs, its, c, 2, res, load=load)
 
 
 def bnb_table(args) -> None:

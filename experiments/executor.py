@@ -26,7 +26,8 @@ window
     handed to ``on_result``, so the driver's memory does not grow with the
     number of units, and an interruption abandons at most that many.
 progress
-    one tqdm bar on stderr when stderr is a terminal (or ``force_progress``);
+    one bar with ETA on stderr when it is a terminal or in a notebook (or
+    ``force_progress``; never under ``hqsched.progress.configured(quiet=True)``);
     units done before this run (resume) are its starting count.
 errors and Ctrl-C
     an exception raised by a unit or by ``on_result``, or KeyboardInterrupt,
@@ -36,7 +37,10 @@ errors and Ctrl-C
 driver death
     local pool workers end when the driver process dies, even by kill -9
     (``_die_with_parent``: PR_SET_PDEATHSIG on Linux, a watcher thread
-    everywhere), so no orphan keeps computing and holding memory.
+    everywhere), so no orphan keeps computing and holding memory. Ray
+    workers on the driver's machine watch the driver's pid the same way
+    (``_ray_call``); on other machines Ray itself ends a dead driver's
+    workers once the cluster notices (the driver's pid means nothing there).
 Ray
     ``executor="ray"`` runs the same work as Ray tasks of one CPU each, with
     the same window, on a local Ray instance or on a cluster (``address``).
@@ -73,6 +77,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from hqsched import progress
 from hqsched.errors import InputError
 
 if TYPE_CHECKING:
@@ -166,8 +171,7 @@ def map_units(batch: UnitBatch[Any, Any, R],
 
 def message(text: str) -> None:
     """Print a line on stderr without breaking a progress bar that is showing."""
-    from tqdm import tqdm
-    tqdm.write(text, file=sys.stderr)
+    progress.message(text)
 
 
 # --------------------------------------------------------------------------
@@ -298,10 +302,9 @@ def _session(options: ExecutorOptions, n_tasks: int) -> Iterator[_Session]:
 def _drive(session: _Session, batch: UnitBatch[Any, Any, Any], report: Report,
            options: ExecutorOptions, done_before: int) -> None:
     """Run ``batch`` on ``session``: ``report(task index, result)``, and the progress bar."""
-    from tqdm import tqdm
-    show = options.progress and (options.force_progress or sys.stderr.isatty())
-    bar = tqdm(total=done_before + len(batch.tasks), initial=done_before, desc=batch.name,
-               unit=batch.unit, file=sys.stderr, disable=not show, smoothing=0.05)
+    bar = progress.bar(done_before + len(batch.tasks), batch.name, batch.unit,
+                       initial=done_before, progress=options.progress,
+                       force=options.force_progress, smoothing=0.05)
 
     def counted(index: int, result: Any) -> None:
         report(index, result)
@@ -333,8 +336,14 @@ PARENT_POLL_S = 1.0
 
 
 def _install(work: Callable[[Any, Any], Any], context: Any, driver_pid: int) -> None:
-    """A pool worker's initializer: tie its life to the driver's, then keep the work."""
+    """A pool worker's initializer: tie its life to the driver's, then keep the work.
+
+    Ctrl-C in a terminal signals the whole process group: the workers ignore it
+    (no traceback or half-built model from each) and the driver, which gets it
+    too, terminates them."""
     global _INSTALLED
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(driver_pid)
     _INSTALLED = (work, context)
 
@@ -355,27 +364,35 @@ def _die_with_parent(driver_pid: int) -> None:
             libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass  # no libc prctl: the thread below still watches
-    import threading
     parent = os.getppid()  # the driver (fork), or a start method's server process
+    # orphaned (re-parented to init or a subreaper), or the driver gone
+    _exit_once(lambda: os.getppid() != parent or not _alive(driver_pid))
 
-    def driver_alive() -> bool:
-        if os.getppid() != parent:  # orphaned: re-parented to init or a subreaper
-            return False
-        try:
-            os.kill(driver_pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass  # exists (another user's process cannot be this driver's pid reused)
-        return True
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists (another user's process cannot be this driver's pid reused)
+    return True
+
+
+def _exit_once(gone: Callable[[], bool]) -> None:
+    """End this process (``os._exit``) now if ``gone()``, else as soon as a daemon thread
+    polling it every ``PARENT_POLL_S`` seconds sees it true: the driver is gone, and
+    nobody will read this worker's results."""
+    import threading
+    if gone():  # the driver died before the watch began
+        os._exit(1)
 
     def watch() -> None:
-        while driver_alive():
+        while not gone():
             time.sleep(PARENT_POLL_S)
-        os._exit(1)  # the driver is gone: nobody will read this worker's results
-
-    if not driver_alive():  # it died before the prctl took effect
         os._exit(1)
+
     threading.Thread(target=watch, name="hqsched-parent-watch", daemon=True).start()
 
 
@@ -493,7 +510,21 @@ def check_ray_address(address: str, timeout_s: float = RAY_CONNECT_TIMEOUT_S) ->
                          f"({type(exc).__name__}: {exc or 'timed out'})") from None
 
 
-def _ray_call(work: Callable[[Any, Any], Any], context: Any, task: Any) -> Any:
+#: Drivers this Ray worker process already watches (``_ray_call``).
+_WATCHED_DRIVERS: set[int] = set()
+
+
+def _ray_call(work: Callable[[Any, Any], Any], context: Any, task: Any,
+              driver_pid: int | None = None) -> Any:
+    """One task in a Ray worker. With ``driver_pid`` (a Ray instance on the driver's own
+    machine), the worker first starts watching that process and ends itself within
+    ``PARENT_POLL_S`` s of its death, even by kill -9. Ray ends the workers of a dead
+    driver too, but only once its raylet notices (a local instance, measured: busy
+    workers gone within 3-30 s, its agents within 90 s); a Ray worker serves one job
+    (one driver), so ending it loses nothing."""
+    if driver_pid is not None and driver_pid not in _WATCHED_DRIVERS:
+        _WATCHED_DRIVERS.add(driver_pid)
+        _exit_once(lambda: not _alive(driver_pid))
     return work(context, task)
 
 
@@ -511,11 +542,12 @@ class _RaySession:
         pending: dict[Any, int] = {}
         try:
             shared = ray.put(context)  # once, not once per task
+            driver = os.getpid() if self.shares_files else None  # same machine: same pids
             window = WINDOW_PER_WORKER * max(1, int(ray.cluster_resources().get("CPU", 1)))
             queue = iter(range(len(tasks)))
             while True:
                 for i in itertools.islice(queue, window - len(pending)):
-                    pending[remote.remote(work, shared, tasks[i])] = i
+                    pending[remote.remote(work, shared, tasks[i], driver)] = i
                 if not pending:
                     break
                 done, _ = ray.wait(list(pending), num_returns=1)

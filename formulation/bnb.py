@@ -116,6 +116,7 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit, objmode
 
@@ -156,14 +157,25 @@ CONTROL = np.dtype([
     ("best_len", I8),           # decisions of the best schedule the search found (0 = none yet)
     ("memo_used", I8),          # memo entries filled
     ("memo_pruned", I8),        # nodes pruned by dominance
-    ("stride", I8),             # nodes between two reads of the clock (``_past_deadline``)
+    # the clock (``_tick``): the search stops once it reads the clock past the deadline
+    ("deadline", F8),           # a time.perf_counter() value (s)
+    ("work", I8),               # work counted so far (units of about one inner-loop step)
+    ("next_check", I8),         # value of ``work`` at which the clock is read next
+    ("stride", I8),             # work units between two reads of the clock
     ("last_check", F8),         # time.perf_counter() at the last read (s)
+    ("stopped", np.bool_),      # the clock was read past the deadline
+    ("cut", np.bool_),          # an expansion was abandoned at the deadline: the search is over
 ])
 
 #: Target interval between two reads of the clock inside the search (s): one read
 #: (``numba.objmode``) costs ~0.5 us, so reading every ~5 ms costs ~0.01 %, and the
-#: deadline is overshot by about one interval (a few nodes when nodes are slow).
+#: deadline is overshot by about one interval. Work is counted inside the bound
+#: computations too (``_tick``), so a slow node (~1 s at 300 jobs) cannot delay the read.
 CLOCK_INTERVAL_S = 0.005
+
+#: Seconds the root node's bound may run past the deadline (one bound takes ~0.15 s at
+#: 300 jobs, bound level 2): the margin a time limit may be overshot by, at most.
+ROOT_BOUND_GRACE_S = 0.15
 
 #: Entries scanned per memo bucket before a node is stored without comparison.
 MEMO_SCAN = 64
@@ -358,8 +370,11 @@ def _grid(s, vt):
 
 
 @njit(cache=True)
-def _lower_bound(k, r, fC, fQ, cost, jb, blevel, vt):
-    """Lower bound of the node (k, r, fC, fQ, cost) at bound level ``blevel``."""
+def _lower_bound(k, r, fC, fQ, cost, jb, control, vt):
+    """Lower bound of the node (k, r, fC, fQ, cost) at the bound level of ``control[0]``;
+    the own-chain bound (level 0, always valid) if the deadline stops the computation."""
+    ctl = control[0]
+    blevel = ctl["bound_level"]
     J = k.shape[0]
     nU = 0
     s0 = INF
@@ -378,12 +393,12 @@ def _lower_bound(k, r, fC, fQ, cost, jb, blevel, vt):
         t = k[j]
         free = fC if jb.res[j, t] == 0 else fQ[0]
         e[j] = max(r[j], free) + jb.rem[j, t]
+    own = cost
+    for j in range(J):
+        if k[j] < jb.ntask[j]:
+            own += jb.wt[j] * (e[j] - jb.arr[j])
     if nU == 0 or blevel == 0:
-        tot = cost
-        for j in range(J):
-            if k[j] < jb.ntask[j]:
-                tot += jb.wt[j] * (e[j] - jb.arr[j])
-        return tot
+        return own
     s0 = max(s0, fC)
     T = jb.dur.shape[1]
     cands = np.empty(J * T + 1)
@@ -396,6 +411,8 @@ def _lower_bound(k, r, fC, fQ, cost, jb, blevel, vt):
     nc = _a_cands(k, s0, e, cands, jb)
     best = INF
     for c in range(nc):
+        if _tick(ctl, J + nU * nU):  # _u_part: O(J) + SRPT O(|U|^2)
+            return own
         s = cands[c]
         u = _u_part(k, -1, s, jb, rel, p)
         if blevel >= 3:
@@ -404,7 +421,9 @@ def _lower_bound(k, r, fC, fQ, cost, jb, blevel, vt):
         if tot < best:
             best = tot
     if blevel >= 2:
-        best = max(best, _lookahead(k, fC, cost, e, nU, cands, rel, p, jb, blevel, mask, vt))
+        best = max(best, _lookahead(k, fC, cost, e, nU, cands, rel, p, jb, ctl, mask, vt))
+        if ctl["stopped"]:  # the lookahead's minimum is over part of its choices only
+            return own
     return best
 
 
@@ -467,10 +486,14 @@ def _vfun_fill(mask, g, vt, jb):
 
 
 @njit(cache=True)
-def _lookahead(k, fC, cost, e, nU, cands, rel, p, jb, blevel, mask, vt):
+def _lookahead(k, fC, cost, e, nU, cands, rel, p, jb, ctl, mask, vt):
     """Bound by the choice of the first pre j1 (start S1) and the start S2 of the second.
-    ``cands``, ``rel`` and ``p`` are scratch arrays."""
+    ``cands``, ``rel`` and ``p`` are scratch arrays. Returns early (a value that is no
+    bound) once the deadline sets ``ctl["stopped"]``."""
     J = k.shape[0]
+    blevel = ctl["bound_level"]
+    # work of one (S1, S2) pair: _a_part and _gtail O(J), _u_part O(J + |U|^2) below level 3
+    pair_work = J if blevel >= 3 else J + nU * nU
     best = INF
     for j1 in range(J):
         if not _is_u(k, j1, jb):
@@ -484,6 +507,8 @@ def _lookahead(k, fC, cost, e, nU, cands, rel, p, jb, blevel, mask, vt):
         lo = max(jb.arr[j1], fC)
         nc = _a_cands(k, lo, e, cands, jb)
         for c in range(nc):
+            if _tick(ctl, pair_work * (1 + jb.lastc[j1])):
+                return best
             S1 = cands[c]
             totA = _a_part(k, S1, p1, cost, e, jb)
             E1 = S1 + p1
@@ -606,11 +631,12 @@ def _branch_resource(d, nd, jb, rule):
 
 
 @njit(cache=True)
-def _expand(d, nd, ch, jb, rule, blevel, vt):
+def _expand(d, nd, ch, jb, control, vt):
     """Children of node d (conflict set on the branching resource), each with its bound,
-    best first."""
+    best first. False if the deadline stopped it: the children are then incomplete."""
+    ctl = control[0]
     J = nd.k.shape[1]
-    R, ect = _branch_resource(d, nd, jb, rule)
+    R, ect = _branch_resource(d, nd, jb, ctl["rule"])
     free = nd.fC[d] if R == 0 else nd.fQ[d, 0]
     n = 0
     for j in range(J):
@@ -620,7 +646,9 @@ def _expand(d, nd, ch, jb, rule, blevel, vt):
         if max(nd.r[d, j], free) < ect:
             _apply(d, j, nd, jb)
             lb = _lower_bound(nd.k[d + 1], nd.r[d + 1], nd.fC[d + 1], nd.fQ[d + 1], nd.cost[d + 1],
-                              jb, blevel, vt)
+                              jb, control, vt)
+            if _tick(ctl, J):
+                return False
             # insertion, best first
             i = n
             while i > 0 and ch.lb[d, i - 1] > lb:
@@ -632,6 +660,7 @@ def _expand(d, nd, ch, jb, rule, blevel, vt):
             n += 1
     ch.n[d] = n
     ch.ptr[d] = 0
+    return True
 
 
 @njit(cache=True)
@@ -716,25 +745,40 @@ def _memo_check(d, nd, ntask, memo, ctl):
 
 
 @njit(cache=True)
-def _past_deadline(ctl, deadline):
-    """Whether ``time.perf_counter()`` has passed ``deadline`` (s); adapts ``ctl["stride"]``
-    (nodes between reads) so that reads come every ~``CLOCK_INTERVAL_S``.
+def _read_clock(ctl):
+    """Read ``time.perf_counter()``: set ``ctl["stopped"]`` once it is past
+    ``ctl["deadline"]``, and adapt ``ctl["stride"]`` (work units between reads) so that
+    reads come every ~``CLOCK_INTERVAL_S``.
 
     Why: numba's nopython mode has no clock, and a chunk of nodes can take minutes on a
-    large instance (one node expands and bounds up to J children), so the driver's check
-    between chunks alone overshoots a time limit by far. The clock is read through
-    ``objmode``; the stride doubles while reads come faster than the interval and halves
-    (down to every node) when they come slower. Reading the clock changes no decision of
-    the search: node counts are the same unless the deadline is hit."""
+    large instance (one node expands and bounds up to J children, one bound ~0.2 s at
+    300 jobs), so neither the driver's check between chunks nor a check between nodes
+    keeps a time limit. The clock is read through ``objmode``; the stride doubles while
+    reads come faster than the interval and halves (down to one unit) when they come
+    slower. Reading the clock changes no decision of the search: node counts are the
+    same unless the deadline is hit."""
     with objmode(now="float64"):
         now = time.perf_counter()
     elapsed = now - ctl["last_check"]
     ctl["last_check"] = now
     if elapsed < 0.5 * CLOCK_INTERVAL_S:
-        ctl["stride"] = min(ctl["stride"] * 2, 1 << 24)
+        ctl["stride"] = min(ctl["stride"] * 2, 1 << 40)
     elif elapsed > 2.0 * CLOCK_INTERVAL_S:
         ctl["stride"] = max(ctl["stride"] // 2, 1)
-    return now > deadline
+    ctl["next_check"] = ctl["work"] + ctl["stride"]
+    if now > ctl["deadline"]:
+        ctl["stopped"] = True
+
+
+@njit(cache=True, inline="always")
+def _tick(ctl, work):
+    """Count ``work`` units (about one inner-loop step each: an SRPT over |U| jobs
+    counts |U|^2) and read the clock when the stride is used up (``_read_clock``).
+    True once the deadline has passed. Inlined: a tick is an add and a compare."""
+    ctl["work"] += work
+    if ctl["work"] >= ctl["next_check"]:
+        _read_clock(ctl)
+    return ctl["stopped"]
 
 
 @njit(cache=True)
@@ -742,19 +786,22 @@ def _search(control, nd, ch, path, best, memo, jb, vt, budget, deadline):
     """Resumable depth-first search from the record ``control[0]`` (``CONTROL``):
     returns after ``budget`` node visits, when the tree is exhausted (``done``) or
     once the clock is past ``deadline`` (a ``time.perf_counter()`` value, s; read
-    every ``ctl["stride"]`` nodes). ``path`` holds the decisions of the current
-    path, ``best`` those of the incumbent the search found."""
+    inside the node loop and the bound computations, ``_tick``). ``path`` holds the
+    decisions of the current path, ``best`` those of the incumbent the search found.
+    A node whose expansion the deadline cut short goes back on the stack (its bound
+    stays open) and sets ``ctl["cut"]``: the search then never resumes, since the memo
+    already holds that node and would prune its second visit."""
     ctl = control[0]
+    if ctl["cut"]:
+        return
     J = nd.k.shape[1]
-    rule = ctl["rule"]
-    blevel = ctl["bound_level"]
+    ctl["deadline"] = deadline
+    ctl["stopped"] = False
+    ctl["next_check"] = ctl["work"]  # read the clock at once: the deadline may be past
     visits = 0
-    next_check = 0  # read the clock on entry: the deadline may be past already
     while visits < budget:
-        if visits >= next_check:
-            if _past_deadline(ctl, deadline):
-                return
-            next_check = visits + ctl["stride"]
+        if _tick(ctl, J):
+            return
         d = ctl["depth"]
         if ch.ptr[d] >= ch.n[d]:
             if d == 0:
@@ -795,7 +842,14 @@ def _search(control, nd, ch, path, best, memo, jb, vt, budget, deadline):
         if ctl["use_memo"]:
             if _memo_check(d + 1, nd, jb.ntask, memo, ctl):
                 continue
-        _expand(d + 1, nd, ch, jb, rule, blevel, vt)
+        # Until its expansion is complete the node stays on the stack (its bound open) and
+        # the search counts as cut, so a deadline or a Ctrl-C inside leaves a sound state.
+        ch.ptr[d] = c
+        ctl["cut"] = True
+        if not _expand(d + 1, nd, ch, jb, control, vt):
+            return
+        ch.ptr[d] = c + 1
+        ctl["cut"] = False
         ctl["depth"] = d + 1
 
 
@@ -810,7 +864,9 @@ class BnbResult:
     the objective when ``status == "optimal"``); ``root_bound`` the root
     node's bound; ``nodes`` the nodes visited; ``time_s`` wall-clock seconds
     (including numba compilation if the cache is cold); ``memo_pruned`` /
-    ``memo_size`` the nodes pruned by dominance and the memo entries used."""
+    ``memo_size`` the nodes pruned by dominance and the memo entries used; ``compile_s``
+    the seconds spent compiling the kernels (or loading them from the cache) before the
+    clock of the time limit started."""
 
     status: Status              # "optimal", "feasible" (time limit), "time_limit_no_incumbent"
     objective: float
@@ -821,6 +877,7 @@ class BnbResult:
     root_bound: float
     memo_pruned: int = 0
     memo_size: int = 0
+    compile_s: float = 0.0
 
 
 def _job_arrays(problem: OfflineProblem, weighted: bool) -> Jobs:
@@ -895,7 +952,8 @@ def root_lower_bound(problem: OfflineProblem, weighted: bool = False, bound_leve
     k, r, cost = _root(jb)
     fQ = np.full(problem.quantum_servers, -INF)
     vt, bound_level = _seq_table(jb, bound_level)
-    return float(_lower_bound(k, r, -INF, fQ, cost, jb, bound_level, vt))
+    control = _control(BnbOptions(), bound_level, INF, deadline=INF)
+    return float(_lower_bound(k, r, -INF, fQ, cost, jb, control, vt))
 
 
 def _check_problem(problem: OfflineProblem) -> None:
@@ -924,8 +982,10 @@ def _search_arrays(jb: Jobs, Q: int, memo_entries: int
     return nd, ch, path, best, memo
 
 
-def _control(options: BnbOptions, bound_level: int, incumbent: float) -> np.ndarray:
-    """A one-row ``CONTROL`` array: the options and the root state."""
+def _control(options: BnbOptions, bound_level: int, incumbent: float,
+             deadline: float = INF) -> np.ndarray:
+    """A one-row ``CONTROL`` array: the options, the root state and the ``deadline`` (a
+    time.perf_counter() value, s)."""
     control = np.zeros(1, dtype=CONTROL)
     ctl = control[0]
     ctl["use_memo"] = options.memo
@@ -934,9 +994,29 @@ def _control(options: BnbOptions, bound_level: int, incumbent: float) -> np.ndar
     ctl["rel_tol"] = options.rel_tol
     ctl["memo_scan"] = MEMO_SCAN
     ctl["incumbent"] = incumbent
+    ctl["deadline"] = deadline
     ctl["stride"] = 1
     ctl["last_check"] = time.perf_counter()
     return control
+
+
+def _load_kernels(control: np.ndarray, nd: Nodes, ch: Children, path: Decisions,
+                  best: Decisions, memo: Memo, jb: Jobs, vt: SeqTable) -> float:
+    """Compile (or load from numba's disk cache) the three kernels the driver calls, for
+    the types of these arrays, without running them; returns the seconds it took.
+
+    Why: first-call compilation (~20 s cold, ~0.3 s from the cache) cannot be
+    interrupted by any deadline, so the time limit excludes it and the result reports
+    it apart (``BnbResult.compile_s``)."""
+    if not hasattr(_search, "compile"):  # NUMBA_DISABLE_JIT=1: plain Python functions
+        return 0.0
+    t = time.perf_counter()
+    root = (nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0])
+    for kernel, args in ((_lower_bound, (*root, jb, control, vt)),
+                         (_expand, (0, nd, ch, jb, control, vt)),
+                         (_search, (control, nd, ch, path, best, memo, jb, vt, 0, 0.0))):
+        kernel.compile(tuple(numba.typeof(a) for a in args))
+    return time.perf_counter() - t
 
 
 def _build_schedule(problem: OfflineProblem, jb: Jobs, best: Decisions, n: int) -> Schedule:
@@ -995,6 +1075,13 @@ def branch_and_bound(problem: OfflineProblem, weighted: bool = False,
     inst = problem.instance
     if incumbent is None and options.heuristic:
         incumbent = list_schedule(problem, weighted)
+    # Every returned schedule is checked. The incumbent is checked first, which also times
+    # the check of a schedule the search may build: the search leaves room for it.
+    check_s = 0.0
+    if incumbent is not None:
+        t_check = time.perf_counter()
+        _require_feasible(problem, incumbent, "the incumbent given is infeasible")
+        check_s = time.perf_counter() - t_check
     # No incumbent: nothing is pruned until the search reaches its first leaf.
     inc_obj = INF if incumbent is None else incumbent.sum_delays_s(inst, weighted)
     vt, bound_level = _seq_table(jb, options.bound_level)
@@ -1003,21 +1090,31 @@ def branch_and_bound(problem: OfflineProblem, weighted: bool = False,
     nd, ch, path, best, memo = _search_arrays(jb, Q, options.memo_entries if options.memo else 1)
     k, r, cost = _root(jb)
     nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0] = k, r, -INF, -INF, cost
+    compile_s = _load_kernels(control, nd, ch, path, best, memo, jb, vt)
+    deadline = t0 + compile_s + options.time_limit_s - check_s
+    # The root bound may overrun the deadline by ROOT_BOUND_GRACE_S: when the heuristics
+    # used up the time, the result then still carries it, not the weak own-chain bound.
+    ctl["deadline"] = max(deadline, time.perf_counter() + ROOT_BOUND_GRACE_S)
     root_lb = float(_lower_bound(nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0], jb,
-                                 bound_level, vt))
-    deadline = t0 + options.time_limit_s
+                                 control, vt))
+    ctl["deadline"] = deadline
     # Expanding the root bounds every job's child (~1 s at 300 jobs): skipped once the
-    # deadline has passed (the heuristics used the time), then the bound is the root's.
+    # deadline has passed (the heuristics used the time), then the bound is the root's;
+    # cut short by the deadline, the same.
     expanded = False
     if np.all(nd.k[0] >= jb.ntask):
         ctl["done"] = True
     elif time.perf_counter() < deadline:
-        _expand(0, nd, ch, jb, options.rule, bound_level, vt)
-        expanded = True
+        expanded = _expand(0, nd, ch, jb, control, vt)
     chunk = options.chunk
+    interrupted = False
     while expanded and not ctl["done"]:
         t_chunk = time.perf_counter()
-        _search(control, nd, ch, path, best, memo, jb, vt, chunk, deadline)
+        try:
+            _search(control, nd, ch, path, best, memo, jb, vt, chunk, deadline)
+        except KeyboardInterrupt:  # raised between compiled chunks: the state is whole
+            interrupted = True
+            break
         now = time.perf_counter()
         if now > deadline:
             break
@@ -1032,17 +1129,38 @@ def branch_and_bound(problem: OfflineProblem, weighted: bool = False,
     elif incumbent is not None:
         sched = incumbent
     else:  # time limit before the first leaf
+        if interrupted:
+            raise KeyboardInterrupt
         return BnbResult("time_limit_no_incumbent", math.inf, bound, None, nodes,
-                         time.perf_counter() - t0, root_lb, pruned, used)
-    problems = check_schedule(inst, sched, 1, Q, problem.worker_capacity_ops_per_s)
-    if problems:
-        raise RuntimeError("branch_and_bound built an infeasible schedule: " + "; ".join(problems[:3]))
+                         time.perf_counter() - t0, root_lb, pruned, used, compile_s)
+    if sched is not incumbent:
+        _require_feasible(problem, sched, "built an infeasible schedule")
     obj = sched.sum_delays_s(inst, weighted)
     if incumbent is not None and obj > inc_obj:  # rebuilding never makes it worse; keep the better
         sched, obj = incumbent, inc_obj
     bound = min(bound, obj)
-    return BnbResult(status, obj, bound, sched, nodes, time.perf_counter() - t0, root_lb,
-                     pruned, used)
+    result = BnbResult(status, obj, bound, sched, nodes, time.perf_counter() - t0, root_lb,
+                       pruned, used, compile_s)
+    if interrupted:
+        raise SearchInterrupted(result)
+    return result
+
+
+def _require_feasible(problem: OfflineProblem, schedule: Schedule, what: str) -> None:
+    """A RuntimeError (a bug, never an input error) unless checker.check_schedule passes."""
+    problems = check_schedule(problem.instance, schedule, 1, problem.quantum_servers,
+                              problem.worker_capacity_ops_per_s)
+    if problems:
+        raise RuntimeError(f"branch_and_bound {what}: " + "; ".join(problems[:3]))
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``branch_and_bound``: ``result`` is the search so far ("feasible":
+    its best checked schedule and proven bound), for the caller to report."""
+
+    def __init__(self, result: BnbResult) -> None:
+        super().__init__("branch and bound interrupted")
+        self.result = result
 
 
 key_caches_on_sources(globals())

@@ -48,9 +48,10 @@ class SolveOptions:
     weighted: bool = False
     #: wall-clock limit of the whole solve (s), heuristics included
     time_limit_s: float = 60.0
-    #: "bnb" (exact branch and bound, C = 1 only), "milp" (HiGHS) or "auto":
-    #: "bnb" when C = 1 and every MILP-only option is at its default, else "milp"
-    #: (a str, checked by solve_delays: another value gives status "error")
+    #: "bnb" (exact branch and bound, C = 1 only), "milp" (HiGHS), "cpsat"
+    #: (OR-Tools CP-SAT, cpsat.py) or "auto": "milp" if a MILP-only option is
+    #: set, else "bnb" when C = 1, else "cpsat" when OR-Tools is installed, else
+    #: "milp" (a str, checked by solve_delays: another value gives status "error")
     method: str = "auto"
     #: relative gap at which a solve counts as optimal
     mip_rel_gap: float = 1e-7

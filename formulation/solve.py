@@ -1,5 +1,6 @@
-"""Solving the offline problem: HiGHS through Pyomo (appsi interface), or the
-branch and bound of bnb.py when there is one classical server.
+"""Solving the offline problem: HiGHS through Pyomo (appsi interface), the
+branch and bound of bnb.py when there is one classical server, or OR-Tools
+CP-SAT (cpsat.py, optional extra ``ortools``).
 
 Entry points (all return problem.SolveResult; options in options.py):
 
@@ -7,7 +8,8 @@ Entry points (all return problem.SolveResult; options in options.py):
   sum_i w_i delta_i (w_i = 1 unless ``weighted``). ``method`` "auto"
   proves C = 1 instances by branch and bound (far stronger there than the
   MILP; figures in benchmarks/bench_offline.py and the README) and
-  everything else by the MILP. ``status="optimal"``: the returned schedule
+  everything else by CP-SAT when installed (benchmarks/bench_cpsat_random.py),
+  else by the MILP. ``status="optimal"``: the returned schedule
   is optimal for the instance up to the relative gap ``mip_rel_gap``
   (default 1e-7) plus a few feasibility tolerances (~1e-6 s); "feasible": an
   exact schedule (upper bound) and a proven lower bound ``best_bound``.
@@ -17,7 +19,8 @@ Entry points (all return problem.SolveResult; options in options.py):
 - ``lp_bound`` -- the LP relaxation of the same model: a LOWER bound (weak
   for big-M models: close to the sum of chain lengths; reported for completeness).
 - ``solve_min_capacity`` -- smallest C (or Q) such that every delta_i <=
-  delta_max: feasibility MILPs (``feasible_at``) from the heuristic's
+  delta_max: feasibility questions (``feasible_at``: CP-SAT first, then the
+  MILP) from the heuristic's
   capacity downward; "optimal" means the answer k has an exact checked
   schedule meeting every bound AND the solver proved k - 1 infeasible (or k = 1).
 
@@ -69,6 +72,12 @@ the model's rows):
 
 Every schedule returned is rebuilt exactly (repair.exact_schedule) and has
 passed checker.check_schedule; otherwise the status is "error".
+
+Time limits count the solve only: numba's first-call compilation (or loading
+from its cache) is excluded and reported apart (``details["compile_s"]``,
+"compile" in ``SolveResult.summary``), and so is the first import of Pyomo and
+HiGHS (~1.3 s), which happens only when a MILP or LP runs (``_import_milp``):
+``hqsched solve`` with one classical server never loads them.
 """
 
 from __future__ import annotations
@@ -76,32 +85,39 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple, TypedDict
-
-import pyomo.environ as pyo
-from pyomo.contrib.appsi.base import TerminationCondition
-from pyomo.contrib.appsi.solvers.highs import Highs
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.schedule import SHARED_POOL, Schedule
 
+from . import cpsat
 from .batches import batch_search
 from .bnb import branch_and_bound
 from .checker import check_schedule
-from .models import ModelInfo, build_model, build_seconds_estimate, set_start
 from .options import BnbOptions, ModelOptions, SolveOptions, SubsetBound
 from .problem import OfflineProblem, SolveResult, Status
 from .repair import exact_schedule, list_schedule, local_search
+
+if TYPE_CHECKING:
+    # Imported where the MILP runs, never at module level: Pyomo, HiGHS and the SciPy
+    # modules Pyomo then pulls in take ~1.3 s to import, which the branch and bound
+    # (and ``hqsched solve`` with C = 1) never needs.
+    import pyomo.environ as pyo
+    from pyomo.contrib.appsi.solvers.highs import Highs
+
+    from .models import ModelInfo
 
 #: HiGHS options: tight tolerances (tasks as short as 5e-4 s), one thread and a
 #: fixed seed for reproducible runs.
 HIGHS_OPTIONS = {"mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9,
                  "threads": 1, "random_seed": 0, "mip_abs_gap": 1e-7}
 
-#: HiGHS stops that leave a valid bound (and maybe a schedule) behind.
-_BOUNDED_STOPS = (TerminationCondition.optimal, TerminationCondition.maxTimeLimit,
-                  TerminationCondition.maxIterations, TerminationCondition.objectiveLimit)
+#: Names of the HiGHS stops (appsi ``TerminationCondition``) that leave a valid bound
+#: (and maybe a schedule) behind.
+_BOUNDED_STOPS = ("optimal", "maxTimeLimit", "maxIterations", "objectiveLimit")
 
 
 class Incumbent(NamedTuple):
@@ -156,6 +172,7 @@ def _gap(obj: float | None, bound: float | None) -> float | None:
 
 def _size(m: pyo.ConcreteModel) -> tuple[int, int, int]:
     """Variables, binaries and rows of a model."""
+    import pyomo.environ as pyo
     n_vars = sum(len(v) for v in m.component_objects(pyo.Var, active=True))
     n_bin = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
     n_con = sum(len(c) for c in m.component_objects(pyo.Constraint, active=True))
@@ -286,6 +303,7 @@ def _run_highs(m: pyo.ConcreteModel, time_limit_s: float, warm: bool, mip_rel_ga
                extra: dict | None = None) -> tuple[Highs, Any, float]:
     """Solve ``m`` with HiGHS (MIP start from the variables' values if ``warm``);
     returns the solver, its results and the wall-clock time (s)."""
+    from pyomo.contrib.appsi.solvers.highs import Highs
     opt = Highs()
     opt.config.load_solution = False
     opt.config.time_limit = max(float(time_limit_s), 1e-3)
@@ -323,12 +341,24 @@ def _problem(instance: Instance, classical_servers: int | None, quantum_servers:
 
 
 def _method(classical_servers: int | None, options: SolveOptions) -> str | SolveResult:
-    """The method of this solve ("bnb" or "milp"), or an error result."""
+    """The method of this solve ("bnb", "cpsat" or "milp"), or an error result.
+
+    "auto", by measurement (benchmarks/bench_offline.py, bench_cpsat_random.py):
+    the branch and bound for C = 1 (its platform bound wins on trace instances),
+    CP-SAT otherwise when OR-Tools is installed, else the MILP; the MILP
+    whenever a MILP-only option is set."""
     method: str = options.method
     if method == "auto":
-        method = "bnb" if classical_servers == 1 and not options.milp_only() else "milp"
-    if method not in ("milp", "bnb"):
-        return SolveResult("error", message=f"method must be auto, milp or bnb, got {method!r}")
+        if options.milp_only():
+            method = "milp"
+        elif classical_servers == 1:
+            method = "bnb"
+        else:
+            method = "cpsat" if cpsat.available() else "milp"
+    if method not in ("milp", "bnb", "cpsat"):
+        return SolveResult("error", message=f"method must be auto, milp, bnb or cpsat, got {method!r}")
+    if method == "cpsat" and not cpsat.available():
+        return SolveResult("error", message=cpsat.MISSING)
     if method == "bnb" and classical_servers != 1:
         return SolveResult("error", message="method bnb needs exactly one classical server "
                                             f"(got {classical_servers or 'infinity'})")
@@ -465,6 +495,7 @@ def _milp_result(problem: OfflineProblem, res: Any, candidates: list[Incumbent],
                  options: SolveOptions, notes: list[str], size: tuple[int, int, int],
                  t0: float) -> SolveResult:
     """Status of a MILP solve from HiGHS's termination and the best checked candidate."""
+    from pyomo.contrib.appsi.base import TerminationCondition
     tc = res.termination_condition
     elapsed = time.perf_counter() - t0
     sizes = _sizes(size)
@@ -472,7 +503,7 @@ def _milp_result(problem: OfflineProblem, res: Any, candidates: list[Incumbent],
         # Cannot happen when an incumbent exists (the windows contain it).
         return SolveResult("infeasible", solve_time_s=elapsed, message="; ".join(
             notes + [f"HiGHS reports the model {tc.name}"]), **sizes)
-    if tc not in _BOUNDED_STOPS:
+    if tc.name not in _BOUNDED_STOPS:
         return SolveResult("error", solve_time_s=elapsed, message="; ".join(
             notes + [f"HiGHS stopped with {tc.name}"]), **sizes)
     bound = res.best_objective_bound
@@ -513,9 +544,22 @@ def _best_known(problem: OfflineProblem, kept: list[Incumbent], notes: list[str]
                        message="; ".join(notes + [f"incumbent from {best.source}"]))
 
 
+def _unbuildable(problem: OfflineProblem, what: str, left_s: float) -> str | None:
+    """Why the model of ``problem`` (``what``: "MILP" or "LP") is not built with ``left_s``
+    seconds left, or None to build it. Pyomo cannot be interrupted, so a model whose build
+    alone would outlast the time limit (models.build_seconds_estimate) is never started."""
+    from .models import build_seconds_estimate
+    pairs, build_s = build_seconds_estimate(problem)
+    if build_s <= left_s:
+        return None
+    return (f"{what} not built: about {build_s:.2g}s or more for {pairs} task pairs, "
+            f"{max(left_s, 0.0):.1f}s left of the time limit")
+
+
 def _solve_by_milp(problem: OfflineProblem, known: _Incumbents, options: SolveOptions,
                    notes: list[str], t0: float) -> SolveResult:
     """Time windows -> model (models.build_model) -> MIP start -> HiGHS -> status."""
+    from .models import build_model, set_start
     weighted = options.weighted
     subset_bounds = tuple(options.model.subset_bounds)
     if options.subset_cuts:
@@ -525,12 +569,9 @@ def _solve_by_milp(problem: OfflineProblem, known: _Incumbents, options: SolveOp
         notes.append(f"subset cuts: {len(found)} arrival-consecutive sub-instances bounded in "
                      f"{time.perf_counter() - t0:.1f}s")
         subset_bounds += found
-    pairs, build_s = build_seconds_estimate(problem)
-    left = options.time_limit_s - (time.perf_counter() - t0)
-    if build_s > left:  # pyomo cannot be interrupted: do not start what cannot finish
-        return _best_known(problem, known.kept, notes + [
-            f"MILP not built: about {build_s:.2g}s or more for {pairs} task pairs, "
-            f"{max(left, 0.0):.1f}s left of the time limit"], t0)
+    too_big = _unbuildable(problem, "MILP", options.time_limit_s - (time.perf_counter() - t0))
+    if too_big is not None:
+        return _best_known(problem, known.kept, notes + [too_big], t0)
     deadlines = _delay_deadlines(problem, known.upper_s, weighted, subset_bounds)
     m, info = build_model(problem, deadlines, "delays", weighted,
                           replace(options.model, subset_bounds=subset_bounds))
@@ -549,6 +590,17 @@ def _solve_by_milp(problem: OfflineProblem, known: _Incumbents, options: SolveOp
         found_s = _decode(m, info, problem, opt)
         candidates.append(Incumbent(_objective(problem, found_s, weighted), "solver", found_s))
     return _milp_result(problem, res, candidates, options, notes, size, t0)
+
+
+def _solve_by_cpsat(problem: OfflineProblem, known: _Incumbents, options: SolveOptions,
+                    notes: list[str], t0: float) -> SolveResult:
+    """CP-SAT (cpsat.py) from the best incumbent, inside the incumbent's time windows."""
+    best = min(known.kept, key=lambda i: i.objective) if known.kept else None
+    deadlines = _delay_deadlines(problem, known.upper_s, options.weighted)
+    res = cpsat.solve_delays_cpsat(problem, best, options.weighted,
+                                   options.time_limit_s - (time.perf_counter() - t0),
+                                   options.mip_rel_gap, deadlines, notes)
+    return res
 
 
 def solve_delays(instance: Instance, classical_servers: int | None, quantum_servers: int,
@@ -571,11 +623,50 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
     if isinstance(method, SolveResult):
         return method
     notes: list[str] = []
-    known = _incumbents(problem, _warm_start(problem, options, notes), options)
-    if method == "bnb":
-        return _solve_by_bnb(problem, known.kept, options.weighted, options.time_limit_s,
-                             options.mip_rel_gap, notes, t0)
-    return _solve_by_milp(problem, known, options, notes, t0)
+    if method == "milp":  # an import is no part of the solve: outside the time limit
+        t0 += _import_milp()
+    if method == "cpsat" and options.local_search_evaluations is None:
+        # A short local search (10 per task, not 300): the full one (20% of the
+        # limit) delayed CP-SAT on random instances (bench_cpsat_random.py, C = 2, 3:
+        # median 2.2 s against 0.1 s), none left trace instance 14x3 (C = 2)
+        # unproven in 60 s for want of tight windows (proven in 5.8 s with 10 per task).
+        options = replace(options, local_search_evaluations=10 * len(problem.tasks))
+    with _compile_clock() as compiled:
+        known = _incumbents(problem, _warm_start(problem, options, notes), options)
+        # The time limit excludes numba's first-call compilation (the warm start's
+        # simulator, the branch and bound's kernels), reported apart as compile_s.
+        t_limit = t0 + compiled()
+        if method == "bnb":
+            result = _solve_by_bnb(problem, known.kept, options.weighted, options.time_limit_s,
+                                   options.mip_rel_gap, notes, t_limit)
+        elif method == "cpsat":
+            result = _solve_by_cpsat(problem, known, options, notes, t_limit)
+        else:
+            result = _solve_by_milp(problem, known, options, notes, t_limit)
+    result.solve_time_s = time.perf_counter() - t0
+    result.details["compile_s"] = compiled()
+    return result
+
+
+def _import_milp() -> float:
+    """Import Pyomo, HiGHS and models.py (~1.3 s with the SciPy modules Pyomo pulls in;
+    instant once loaded); returns the seconds it took, which no time limit counts."""
+    start = time.perf_counter()
+    import pyomo.environ  # noqa: F401
+    from pyomo.contrib.appsi.solvers.highs import Highs  # noqa: F401
+
+    from . import models  # noqa: F401
+    return time.perf_counter() - start
+
+
+@contextmanager
+def _compile_clock() -> Iterator[Callable[[], float]]:
+    """A function giving the seconds numba has spent so far in the block compiling
+    kernels or loading them from its disk cache (it holds its compiler lock for both)."""
+    from numba.core import event
+    listener = event.TimingListener()
+    with event.install_listener("numba:compiler_lock", listener):
+        yield lambda: listener.duration if listener.done else 0.0
 
 
 # ----------------------------------------------------------------------------
@@ -589,12 +680,21 @@ def lp_bound(instance: Instance, classical_servers: int | None, quantum_servers:
 
     Uses ``options.weighted``, ``options.time_limit_s`` and ``options.model``.
     """
+    _import_milp()  # before the time limit starts
     t0 = time.perf_counter()
     options = options if options is not None else SolveOptions()
     weighted = options.weighted
     problem = _problem(instance, classical_servers, quantum_servers, worker_capacity_ops_per_s)
     if isinstance(problem, SolveResult):
         return problem
+    too_big = _unbuildable(problem, "LP", options.time_limit_s - (time.perf_counter() - t0))
+    if too_big is not None:
+        return SolveResult("time_limit_no_incumbent", solve_time_s=time.perf_counter() - t0,
+                           message=too_big)
+    import pyomo.environ as pyo
+    from pyomo.contrib.appsi.base import TerminationCondition
+
+    from .models import build_model
     heur = list_schedule(problem, weighted)
     m, _ = build_model(problem, _delay_deadlines(problem, _objective(problem, heur, weighted),
                                                  weighted), "delays", weighted, options.model)
@@ -629,6 +729,7 @@ class _CapacityQuestion:
     classical_servers: int | None   # the fixed count when the other resource varies
     quantum_servers: int
     speed: float                    # S, ops/s
+    method: str = "auto"            # feasible_at's method
 
     @property
     def code(self) -> str:
@@ -680,7 +781,8 @@ def _descend(q: _CapacityQuestion, k_hi: int, found: Schedule, proofs: list[str]
     best_k, status = k_hi, "optimal" if k_hi == 1 else "feasible"
     k = k_hi - 1
     while k >= 1:
-        outcome, sched, last = feasible_at(q.problem_at(k), q.deadlines(), t0, time_limit_s)
+        outcome, sched, last = feasible_at(q.problem_at(k), q.deadlines(), t0, time_limit_s,
+                                           q.method)
         proofs.append(f"{q.code}={k}: {outcome}")
         if outcome == "feasible" and sched is not None:
             best_k, found = k, sched
@@ -695,20 +797,26 @@ def _descend(q: _CapacityQuestion, k_hi: int, found: Schedule, proofs: list[str]
 def solve_min_capacity(instance: Instance, resource: str, delta_max_s: float,
                        classical_servers: int | None = 1, quantum_servers: int = 1,
                        worker_capacity_ops_per_s: float = 1e9,
-                       time_limit_s: float = 60.0) -> SolveResult:
+                       time_limit_s: float = 60.0, method: str = "auto") -> SolveResult:
     """Smallest number of servers of ``resource`` ("classical"/"quantum") with every delay <= delta_max_s.
 
     The other resource stays at the given count. ``objective`` = the capacity
     found; ``details["proofs"]`` lists each capacity tried and the outcome.
-    ``time_limit_s`` bounds the whole call.
+    ``time_limit_s`` bounds the whole call. ``method``: how ``feasible_at``
+    answers each capacity ("auto", "cpsat", "milp"; "bnb" means "milp").
     """
+    _import_milp()  # before the time limit starts
     t0 = time.perf_counter()
     if resource not in ("classical", "quantum"):
         return SolveResult("error", message=f"resource must be 'classical' or 'quantum', got {resource!r}")
     if not (isinstance(delta_max_s, (int, float)) and math.isfinite(delta_max_s) and delta_max_s > 0):
         return SolveResult("error", message=f"delta_max must be a positive number, got {delta_max_s!r}")
+    if method not in ("auto", "milp", "bnb", "cpsat"):
+        return SolveResult("error", message=f"method must be auto, milp, bnb or cpsat, got {method!r}")
+    if method == "cpsat" and not cpsat.available():
+        return SolveResult("error", message=cpsat.MISSING)
     q = _CapacityQuestion(instance, resource, delta_max_s, classical_servers, quantum_servers,
-                          worker_capacity_ops_per_s)
+                          worker_capacity_ops_per_s, method)
     try:
         base = q.problem_at(1)
     except ValueError as exc:
@@ -724,7 +832,8 @@ def solve_min_capacity(instance: Instance, resource: str, delta_max_s: float,
     proofs: list[str] = []
     last = (0, 0, 0)
     if found is None:
-        outcome, found, last = feasible_at(q.problem_at(k_hi), q.deadlines(), t0, time_limit_s)
+        outcome, found, last = feasible_at(q.problem_at(k_hi), q.deadlines(), t0, time_limit_s,
+                                           q.method)
         proofs.append(f"{q.code}={k_hi}: {outcome}")
         if outcome != "feasible" or found is None:
             return SolveResult(_CAPACITY_STATUS.get(outcome, "error"),
@@ -757,11 +866,26 @@ def _capacity_result(q: _CapacityQuestion, best_k: int, found: Schedule, status:
 
 
 def feasible_at(problem: OfflineProblem, deadlines: dict[int, float], t0: float,
-                time_limit_s: float) -> tuple[str, Schedule | None, tuple[int, int, int]]:
-    """Feasibility MILP under per-job deadlines (s), within ``time_limit_s`` counted from
-    ``t0`` (a time.perf_counter() value).
+                time_limit_s: float, method: str = "auto"
+                ) -> tuple[str, Schedule | None, tuple[int, int, int]]:
+    """Feasibility under per-job deadlines (s), within ``time_limit_s`` counted from
+    ``t0`` (a time.perf_counter() value): CP-SAT (cpsat.feasible_at_cpsat) for
+    "cpsat", and first for "auto" when installed (it proves these questions
+    fastest: benchmarks/bench_cpsat_random.py), then the MILP with the time left
+    if CP-SAT left the question open; the MILP alone otherwise.
 
-    Returns ("feasible"|"infeasible"|"time_limit"|"error (...)", schedule, model size)."""
+    Returns ("feasible"|"infeasible"|"time_limit"|"unknown"|"error (...)", schedule,
+    model size)."""
+    if method == "cpsat" or (method == "auto" and cpsat.available()):
+        left = time_limit_s - (time.perf_counter() - t0)
+        if left <= 0:
+            return "time_limit", None, (0, 0, 0)
+        outcome, sched = cpsat.feasible_at_cpsat(problem, deadlines, left)
+        if outcome in ("feasible", "infeasible") or method == "cpsat":
+            return outcome, sched, (len(problem.tasks), 0, 0)
+    from pyomo.contrib.appsi.base import TerminationCondition
+
+    from .models import build_model, build_seconds_estimate
     if build_seconds_estimate(problem)[1] > time_limit_s - (time.perf_counter() - t0):
         return "time_limit", None, (0, 0, 0)  # the model could not even be built in time
     m, info = build_model(problem, deadlines, "none")

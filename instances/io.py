@@ -246,7 +246,9 @@ def _read_rows(name: str, reader: Iterator[list[str]], columns: dict[str, int],
     width = len(columns)
     get = {col: columns.get(col) for col in CSV_COLUMNS}
     jobs: list[Job] = []
-    first_line: dict[int, int] = {}  # job_id -> line that has it
+    # job_id -> line that has it; without a job_id column the ids are the row numbers
+    first_line: dict[int, int] | None = {} if "job_id" in columns else None
+    shared = _SharedValues()
     for line_no, row in enumerate(reader, start=2):
         if not row:
             continue
@@ -254,25 +256,71 @@ def _read_rows(name: str, reader: Iterator[list[str]], columns: dict[str, int],
         if len(row) != width:
             raise InputError(f"{where}: {len(row)} fields, but the header has {width}")
         cell = {col: row[i] for col, i in get.items() if i is not None}
-        job_id = _int_field(where, cell, "job_id") if "job_id" in cell else line_no - 2
-        if job_id in first_line:
-            raise InputError(f"{where}: job_id {job_id} is already used on line "
-                             f"{first_line[job_id]}")
-        first_line[job_id] = line_no
+        job_id = line_no - 2
+        if first_line is not None:
+            job_id = _int_field(where, cell, "job_id")
+            if job_id in first_line:
+                raise InputError(f"{where}: job_id {job_id} is already used on line "
+                                 f"{first_line[job_id]}")
+            first_line[job_id] = line_no
         arrival = _float_field(where, cell, "arrival_s")
         qubits, priority = _int_field(where, cell, "qubits"), _int_field(where, cell, "priority")
         if draw is None:
-            pre, it, q, post = (_float_field(where, cell, c) for c in CHAIN_COLUMNS[:4])
+            texts = [cell[c].strip() for c in CHAIN_COLUMNS[:4]]
+            pre, it, q, post = (shared.number(where, c, t) for c, t in zip(CHAIN_COLUMNS, texts))
             iterations = _int_field(where, cell, "iterations")
         try:  # the data model's checks name the job and field; add the line
             if draw is None:
-                jobs.append(constant_chain_job(job_id, arrival, qubits, priority, pre, it, q,
-                                               post, iterations))
+                jobs.append(shared.job((texts[1], texts[2], iterations), job_id, arrival,
+                                       qubits, priority, pre, it, q, post, iterations))
             else:
                 jobs.append(draw(job_id, arrival, qubits, priority))
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
     return jobs
+
+
+#: Distinct values (and chains) of a job list whose objects ``_SharedValues`` shares.
+SHARED_VALUES = 4096
+
+
+class _SharedValues:
+    """One object per distinct chain value and per distinct constant chain of a job list.
+
+    Why: rows repeat few distinct chain values (chains drawn from traces depend on the
+    qubit count), and a job's own float and ``Repeated`` objects were about half of its
+    ~600 bytes: 2M rows held ~1.2 GB. Values are keyed by their text, so a shared float
+    is the float that text parses to (-0.0 stays -0.0); ``Repeated`` is read-only. At
+    most ``SHARED_VALUES`` of each are kept (a file of all-distinct values shares none).
+    """
+
+    def __init__(self) -> None:
+        self.floats: dict[str, float] = {}
+        self.chains: dict[tuple[str, str, int], Job] = {}
+
+    def number(self, where: str, name: str, text: str) -> float:
+        """The number ``text`` of column ``name`` (one float object per distinct text)."""
+        value = self.floats.get(text)
+        if value is None:
+            value = _float_field(where, {name: text}, name)
+            if len(self.floats) < SHARED_VALUES:
+                self.floats[text] = value
+        return value
+
+    def job(self, key: tuple[str, str, int], job_id: int, arrival_s: float, qubits: int,
+            priority: int, pre_ops: float, iteration_ops: float, quantum_s: float,
+            post_ops: float, iterations: int) -> Job:
+        """``constant_chain_job``, its two ``Repeated`` chains shared with every earlier job
+        of the same ``key`` (iteration_ops text, quantum_s text, iterations)."""
+        model = self.chains.get(key)
+        if model is None:
+            job = constant_chain_job(job_id, arrival_s, qubits, priority, pre_ops,
+                                     iteration_ops, quantum_s, post_ops, iterations)
+            if len(self.chains) < SHARED_VALUES:
+                self.chains[key] = job
+            return job
+        return Job(job_id, arrival_s, qubits, priority, pre_ops, model.iteration_ops,
+                   model.quantum_s, post_ops)
 
 
 def _float_field(where: str, row: dict[str, str], name: str) -> float:

@@ -11,6 +11,7 @@ from test_formulation_bruteforce import brute_force, random_tiny
 
 from hqsched.formulation.bnb import branch_and_bound, root_lower_bound
 from hqsched.formulation.checker import check_schedule
+from hqsched.formulation.cpsat import available as cpsat_available
 from hqsched.formulation.options import BnbOptions, SolveOptions
 from hqsched.formulation.problem import OfflineProblem
 from hqsched.formulation.solve import solve_delays
@@ -193,6 +194,8 @@ def test_solve_delays_uses_bnb_for_one_classical_server_and_milp_otherwise():
     assert auto.status == milp.status == "optimal"
     assert auto.objective == pytest.approx(milp.objective, rel=1e-6)
     assert "method=bnb nodes=" in auto.summary()
-    assert solve_delays(inst, 2, 2, options=SolveOptions(time_limit_s=30)).details.get("method") is None
+    # C = 2: CP-SAT when OR-Tools is installed (tests/test_cpsat.py), else the MILP.
+    assert solve_delays(inst, 2, 2, options=SolveOptions(time_limit_s=30)).details.get("method") \
+        == ("cpsat" if cpsat_available() else None)
     bad = solve_delays(inst, 2, 2, options=SolveOptions(method="bnb"))
     assert bad.status == "error" and "one classical server" in bad.message

@@ -220,7 +220,7 @@ def test_bnb_reads_the_clock_inside_the_compiled_search():
     control = bnb._control(bnb.BnbOptions(), level, bnb.INF)
     nd, ch, path, best, memo = bnb._search_arrays(jb, 1, 1 << 12)
     nd.k[0], nd.r[0], nd.fC[0], nd.fQ[0], nd.cost[0] = *bnb._root(jb)[:2], -bnb.INF, -bnb.INF, 0.0
-    bnb._expand(0, nd, ch, jb, 1, level, vt)
+    bnb._expand(0, nd, ch, jb, control, vt)
     bnb._search(control, nd, ch, path, best, memo, jb, vt, 10**9, clock.perf_counter() - 1.0)
     assert control[0]["nodes"] == 0 and not control[0]["done"]
     bnb._search(control, nd, ch, path, best, memo, jb, vt, 10**9, clock.perf_counter() + 300.0)
@@ -232,6 +232,7 @@ def test_a_milp_that_cannot_be_built_in_time_returns_the_best_heuristic():
     from hqsched.formulation.solve import solve_delays
 
     inst, _ = _problem(80, 2)
-    r = solve_delays(inst, 2, 1, 1e9, SolveOptions(time_limit_s=0.5))
+    # method="milp": with C = 2, "auto" now takes CP-SAT, which builds quickly.
+    r = solve_delays(inst, 2, 1, 1e9, SolveOptions(time_limit_s=0.5, method="milp"))
     assert r.status == "feasible" and r.schedule is not None and r.best_bound is None
     assert "MILP not built" in r.message
