@@ -5,6 +5,7 @@ A campaign file (TOML) has four top-level keys::
     name = "small"                       # optional, for reports
     description = "..."                  # optional
     seeds = "0-99"                       # same syntax as ``hqsched simulate --seeds``
+    format = "parquet"                   # optional: per-job tables csv (default) or parquet
     [fixed]                              # scenario options held fixed
     interarrival = "600s"
     [grid]                               # scenario options varied: a list of values each
@@ -50,13 +51,18 @@ from typing import Any
 
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
-from hqsched.experiments.results_store import NOT_STARTED, ResultStore, TableOutput
+from hqsched.experiments.results_store import (
+    NOT_STARTED,
+    ResultStore,
+    TableOutput,
+    require_format,
+)
 from hqsched.files import atomic_write_text
 from hqsched.inputs import count_seeds, load_toml, parse_seeds
 from hqsched.online.config import SimulationConfig
 
 #: Top-level keys of a campaign file.
-TOP_KEYS = ("name", "description", "seeds", "fixed", "grid")
+TOP_KEYS = ("name", "description", "seeds", "format", "fixed", "grid")
 #: Scenario options that steer a run, not a scenario: not allowed in [fixed]/[grid].
 RUN_OPTIONS = ("seeds", "out", "processes", "format", "overwrite", "progress")
 #: Refuse campaigns larger than this many units unless the user confirms (--yes).
@@ -99,6 +105,7 @@ class Campaign:
     seeds: tuple[int, ...]
     points: list[Point]
     scenarios: dict[str, SimulationConfig]  # point key -> scenario
+    fmt: str = "csv"                 # per-job tables: csv or parquet (``format``)
 
     @property
     def n_units(self) -> int:
@@ -202,9 +209,14 @@ def load_campaign(name_or_path: str, seeds: Any = None,
         if key not in TOP_KEYS:
             raise InputError(f"{path}: unknown key {key!r} (known: {', '.join(TOP_KEYS)}; "
                              f"scenario options go under [fixed] or [grid])")
-    for key in ("name", "description"):
+    for key in ("name", "description", "format"):
         if key in doc and not isinstance(doc[key], str):
             raise InputError(f"{path}: {key}: must be a string, got {doc[key]!r}")
+    fmt = doc.get("format", "csv")
+    try:
+        require_format(fmt)
+    except InputError as exc:
+        raise InputError(f"{path}: format{str(exc).removeprefix('--format')}") from None
     for key in ("fixed", "grid"):
         if key in doc and not isinstance(doc[key], dict):
             raise InputError(f"{path}: {key}: must be a table [{key}], got {doc[key]!r}")
@@ -247,7 +259,7 @@ def load_campaign(name_or_path: str, seeds: Any = None,
         check_expected_work(scenarios.values(), len(seed_list), str(path))
     return Campaign(source=path, name=doc.get("name", path.stem),
                     description=doc.get("description", ""), fixed=fixed, grid=grid,
-                    seeds=seed_list, points=points, scenarios=scenarios)
+                    seeds=seed_list, points=points, scenarios=scenarios, fmt=fmt)
 
 
 def _check_size(path: Path, n_points: int, n_seeds: int, max_units: int | None) -> None:
@@ -273,7 +285,8 @@ def _option_table(path: Path, table: str, raw: dict[str, Any]) -> dict[str, tupl
             raise InputError(f"{where}: unknown parameter {key!r} (known: "
                              f"{', '.join(o for o in _OPTIONS if o not in RUN_OPTIONS)})")
         if name in RUN_OPTIONS:
-            hint = ("put seeds at the top level or pass --seeds" if name == "seeds"
+            hint = (f"put {name} at the top level or pass --{name}"
+                    if name in ("seeds", "format")
                     else "it is a command-line option of `hqsched campaign run`")
             raise InputError(f"{where}: {key!r} is not a scenario parameter ({hint})")
         if name in out:
@@ -284,9 +297,7 @@ def _option_table(path: Path, table: str, raw: dict[str, Any]) -> dict[str, tupl
 
 def _resolve_path(path: Path, name: str, value: Any) -> Any:
     """Relative ``traces``/``instance`` paths are relative to the campaign file."""
-    if _OPTIONS[name].is_path and isinstance(value, str):
-        return str(path.parent / value)
-    return value
+    return _OPTIONS[name].relative_to(path.parent, value)
 
 
 def _scenario(path: Path, fixed: dict[str, Any], fixed_raw: dict[str, tuple[Any, str]],

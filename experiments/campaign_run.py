@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hqsched.errors import InputError
 from hqsched.experiments.campaign import (
@@ -34,7 +35,7 @@ from hqsched.experiments.executor import (
     message,
     run_stored_units,
 )
-from hqsched.experiments.results_store import ResultStore
+from hqsched.experiments.results_store import ResultStore, run_record
 from hqsched.files import atomic_write_text
 
 # EXECUTORS and import_ray are the executor's, named here for the campaign and plan CLIs.
@@ -55,7 +56,8 @@ def run_campaign(campaign: Campaign, out: str | Path, *, executor: str = "local"
                  processes: int | None = None, address: str | None = None,
                  overwrite: bool = False, progress: bool = True,
                  force_progress: bool = False,
-                 units: Sequence[Task] | None = None) -> RunReport:
+                 units: Sequence[Task] | None = None, allow_mixed: bool = False,
+                 fmt: str | None = None) -> RunReport:
     """Run every unit of ``campaign`` not yet in ``out``; return what happened.
 
     ``executor``, ``processes``, ``address``, ``progress``, ``force_progress``:
@@ -64,7 +66,9 @@ def run_campaign(campaign: Campaign, out: str | Path, *, executor: str = "local"
     (default: all of ``Campaign.units``). The output directory is still
     bound to the whole campaign's manifest, so a sequential driver (e.g.
     ``hqsched plan simulate``) can run a few seeds of one point at a time and
-    a rerun resumes from whatever subset finished.
+    a rerun resumes from whatever subset finished. ``allow_mixed``: resume
+    ``out`` even if made by other code or traces (``hqsched.provenance``).
+    ``fmt``: per-job tables as csv or parquet (default: the campaign's ``format``).
     """
     options = ExecutorOptions(executor, processes, address, progress, force_progress)
     tasks = campaign.units() if units is None else list(units)
@@ -72,18 +76,22 @@ def run_campaign(campaign: Campaign, out: str | Path, *, executor: str = "local"
     if unknown:
         raise InputError(f"units: {unknown[0]!r} is not a point of campaign {campaign.name!r}")
     root = Path(out)
-    store = ResultStore(root)
-    store.claim(campaign.manifest(), overwrite=overwrite)  # locks root: one writer at a time
+    store = ResultStore(root, fmt or campaign.fmt)
+    record = run_record(c.traces_dir for c in campaign.scenarios.values())
+    # Locks root: one writer at a time.
+    store.claim(campaign.manifest(), overwrite=overwrite, record=record,
+                allow_mixed=allow_mixed)
     try:
-        return _run_claimed(campaign, root, store, tasks, options)
+        return _run_claimed(campaign, root, store, tasks, options, record)
     finally:
         store.release()
 
 
 def _run_claimed(campaign: Campaign, root: Path, store: ResultStore, tasks: Sequence[Task],
-                 options: ExecutorOptions) -> RunReport:
+                 options: ExecutorOptions, record: dict[str, Any]) -> RunReport:
     """``run_campaign`` once ``root`` is claimed (and locked) for ``campaign``."""
-    atomic_write_text(root / PLAN_FILE, json.dumps(campaign.plan(), indent=1) + "\n")
+    plan = {**campaign.plan(), "provenance": record}
+    atomic_write_text(root / PLAN_FILE, json.dumps(plan, indent=1) + "\n")
 
     failed: list[str] = []
 

@@ -22,8 +22,8 @@ arrival order, like an in-memory table.
 
 from __future__ import annotations
 
+import functools
 import math
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
@@ -36,9 +36,11 @@ from hqsched.experiments.executor import (
     map_units,
     run_stored_units,
 )
-from hqsched.experiments.results_store import ResultStore, TableOutput
-from hqsched.experiments.scenario import describe
+from hqsched.experiments.results_store import ResultStore, TableOutput, run_record
+from hqsched.experiments.scenario import SampledReplay, describe
 from hqsched.online.config import JOB_DTYPES, JOB_ORDER, ReplicationResult, SimulationConfig
+from hqsched.progress import bar as progress_bar
+from hqsched.progress import shown as progress_shown
 
 if TYPE_CHECKING:
     from hqsched.online.engine import RecordSink
@@ -57,21 +59,78 @@ Scenario: TypeAlias = SimulationConfig | PerSeedScenario
 #: overloaded (each event then costs more, and memory grows with the queue).
 EVENT_BUDGET = 1e9
 
+#: Refuse (without --yes) a study whose offline solves, each stopped at its time limit,
+#: would take more than this in all (s of one core: a day). A worst case: tiny solves
+#: usually end far sooner, so only absurd counts or limits reach it.
+SOLVE_BUDGET_S = 86400.0
 
-def check_expected_work(scenarios: Iterable[Scenario], n_seeds: int, where: str) -> None:
+#: What ``check_expected_work`` suggests by default (the options of ``simulate``).
+SIMULATION_ADVICE = "shorten the duration, raise the interarrival"
+
+
+def check_expected_work(scenarios: Iterable[Scenario], n_seeds: int, where: str,
+                        advice: str = SIMULATION_ADVICE) -> None:
     """A one-line InputError if replicating every scenario over ``n_seeds`` seeds is
     expected to exceed ``EVENT_BUDGET`` events (``engine.expected_events`` per
-    replication); trace replays drawn per seed are bounded by their file, not estimated."""
-    from hqsched.online.engine import expected_events  # numba loads only when running
+    replication; a trace replay drawn per seed counts its file's rows, ``replay_events``).
+    ``advice`` names the options that shrink the run."""
+    per = [expected_scenario_events(s) for s in scenarios]
+    check_expected_events(sum(per) * n_seeds, max(per, default=0.0),
+                          f"{len(per)} scenario(s) x {n_seeds} seed(s)", where, advice)
 
-    configs = [c for c in scenarios if isinstance(c, SimulationConfig)]
-    per_run = max((expected_events(c) for c in configs), default=0.0)
-    total = sum(expected_events(c) for c in configs) * n_seeds
-    if total > EVENT_BUDGET:
+
+def expected_scenario_events(scenario: Scenario) -> float:
+    """``engine.expected_events`` of one replication of ``scenario``."""
+    from hqsched.online.engine import expected_events  # numba loads only when running
+    if isinstance(scenario, SimulationConfig):
+        return expected_events(scenario)
+    if isinstance(scenario, SampledReplay):
+        return replay_events(scenario)
+    return 0.0  # another per-seed scenario: nothing known before its first seed
+
+
+def replay_events(replay: SampledReplay) -> float:
+    """Expected events of one replication of a job CSV whose chains are drawn per seed:
+    its rows times the events of one job of the replay's workload (``expected_events``
+    of a run lasting one mean interarrival)."""
+    from hqsched.online.engine import expected_events
+    one_job = SimulationConfig(**{**replay.options, "duration_s": replay.spec.interarrival_s,
+                                  "warmup_s": 0.0},
+                               workload=replay.spec, traces_dir=replay.traces_dir)
+    return _data_rows(replay.path) * expected_events(one_job)
+
+
+@functools.lru_cache(maxsize=4)
+def _data_rows(path: str) -> int:
+    """Non-blank lines of a CSV after its header, counted without parsing (one pass,
+    ~0.5 s a million rows); cached: every policy of a run replays the same file."""
+    from hqsched.inputs import not_utf8, open_text_file
+    try:
+        with open_text_file(path, "--instance") as fh:
+            rows = sum(1 for line in fh if line.strip())
+    except UnicodeDecodeError:
+        raise not_utf8(f"--instance {path}", path) from None
+    return max(rows - 1, 0)
+
+
+def check_expected_events(events: float, per_run: float, runs: str, where: str,
+                          advice: str) -> None:
+    """A one-line InputError if ``events`` (``per_run`` at most per replication, over
+    ``runs``) exceed ``EVENT_BUDGET``; ``advice`` names the options that shrink the run."""
+    if events > EVENT_BUDGET:
         raise InputError(
-            f"{where}: about {total:.2g} events expected (up to {per_run:.2g} per replication, "
-            f"{len(configs)} scenario(s) x {n_seeds} seed(s)), over the {EVENT_BUDGET:.0e} "
-            "budget (hours of work); shorten the duration, raise the interarrival, "
+            f"{where}: about {events:.2g} events expected (up to {per_run:.2g} per replication, "
+            f"{runs}), over the {EVENT_BUDGET:.0e} budget (hours of work); {advice}, "
+            "or pass --yes to run it anyway")
+
+
+def check_solve_time(worst_s: float, solves: str, where: str, advice: str) -> None:
+    """A one-line InputError if ``solves`` (described), each stopped at its time limit, add
+    up to ``worst_s`` seconds over ``SOLVE_BUDGET_S``; ``advice`` names the options."""
+    if worst_s > SOLVE_BUDGET_S:
+        raise InputError(
+            f"{where}: {solves} take up to {worst_s:.2g} s at their time limits, over the "
+            f"{SOLVE_BUDGET_S:.0f} s budget (a day of one core); {advice}, "
             "or pass --yes to run it anyway")
 
 
@@ -84,28 +143,38 @@ def config_for(scenario: Scenario, seed: int) -> SimulationConfig:
     return scenario if isinstance(scenario, SimulationConfig) else scenario.config_for(seed)
 
 
+#: The simulators: ``kernel`` (online/engine.py, compiled) or ``simpy`` (online/simpy_model.py,
+#: the readable SimPy model: identical results, 50-250x slower; for prototyping a policy).
+ENGINES = ("kernel", "simpy")
+
+
 class Replicate(NamedTuple):
-    """The context of a batch of replications: the scenario, and whether each replication
-    shows its own bar of simulated time (only when they run in the driver process)."""
+    """The context of a batch of replications: the scenario, whether each replication
+    shows its own bar of simulated time (only when they run in the driver process), and
+    the simulator (``ENGINES``)."""
 
     scenario: Scenario
     time_bar: bool = False
+    engine: str = "kernel"
 
 
 def run_one(scenario: Scenario, seed: int, sink: RecordSink | None = None,
-            time_bar: bool = False) -> ReplicationResult:
+            time_bar: bool = False, engine: str = "kernel") -> ReplicationResult:
     """One replication, in this process; records to ``sink`` if given (see ``simulate``).
     ``time_bar``: a tqdm bar on stderr of the simulated hours (a long replication
-    otherwise shows 0/1 until it ends); it appears after 1 s and leaves no line."""
+    otherwise shows 0/1 until it ends); it appears after 1 s and leaves no line.
+    ``engine``: ``ENGINES`` (the SimPy model shows no time bar)."""
     # Imported here so that this module (and the CLI's --help) loads even
     # while the engine is absent or broken.
     from hqsched.online.engine import simulate
     config = config_for(scenario, seed)
+    if engine == "simpy":
+        from hqsched.online.simpy_model import simulate as simulate_on_simpy
+        return simulate_on_simpy(config, seed, sink)
     if not (time_bar and math.isfinite(config.duration_s)):
         return simulate(config, seed, sink)
-    from tqdm import tqdm
-    with tqdm(total=round(config.duration_s / 3600, 1), desc=f"seed {seed}", unit="h simulated",
-              file=sys.stderr, leave=False, delay=1.0, position=1) as bar:
+    with progress_bar(round(config.duration_s / 3600, 1), f"seed {seed}", "h simulated",
+                      force=True, leave=False, delay=1.0, position=1) as bar:
         def on_time(t: float) -> None:
             bar.update(round(min(t, config.duration_s) / 3600, 1) - bar.n)
         result = simulate(config, seed, sink, on_time=on_time)
@@ -115,20 +184,22 @@ def run_one(scenario: Scenario, seed: int, sink: RecordSink | None = None,
 
 def _replicate(work: Replicate, seed: int) -> ReplicationResult:
     """One unit of ``map_units``: a replication in memory."""
-    return run_one(work.scenario, seed, time_bar=work.time_bar)
+    return run_one(work.scenario, seed, time_bar=work.time_bar, engine=work.engine)
 
 
 def run_to_table(work: Replicate, seed: int, table: TableOutput) -> ReplicationResult:
     """One replication, its records streamed into ``table`` as jobs leave the system (a
     stored unit of the executor: the driver writes the summary)."""
     with table.stream(JOB_DTYPES) as sink:
-        return run_one(work.scenario, seed, sink, time_bar=work.time_bar)
+        return run_one(work.scenario, seed, sink, time_bar=work.time_bar, engine=work.engine)
 
 
 def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str | None = None,
                      processes: int | None = None, progress: bool = True, *,
                      fmt: str = "csv", overwrite: bool = False,
-                     force_progress: bool = False) -> list[ReplicationResult]:
+                     force_progress: bool = False,
+                     allow_mixed: bool = False,
+                     engine: str = "kernel") -> list[ReplicationResult]:
     """Run one replication per seed; results in the order of ``seeds``.
 
     ``processes``: None = all cores, 1 = in this process (no pool).
@@ -136,8 +207,11 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
     see the module docstring); ones already there (same scenario, see
     ``ResultStore.claim``) are not recomputed. The results' ``jobs`` are
     then read from disk when first used. Without it, they are in memory.
-    ``progress``: a tqdm bar on stderr when it is a terminal (always with
-    ``force_progress``).
+    ``progress``: a bar on stderr when it is a terminal or in a notebook
+    (always with ``force_progress``; see ``hqsched.progress``).
+    ``allow_mixed``: resume ``out_dir`` even if made by other code or traces
+    (``hqsched.provenance``).
+    ``engine``: the simulator, ``ENGINES`` (the same results from either).
     """
     seeds = _check_seeds(seeds)
     options = ExecutorOptions(processes=processes, progress=progress,
@@ -145,12 +219,14 @@ def run_replications(config: Scenario, seeds: Iterable[int], out_dir: Path | str
     # A bar of simulated time per replication only where it cannot garble the executor's:
     # replications run one after another in this process.
     in_driver = min(processes or default_processes(), len(seeds)) <= 1
-    work = Replicate(config, in_driver and progress and (force_progress or sys.stderr.isatty()))
+    work = Replicate(config, in_driver and progress_shown(progress, force_progress), engine)
     if out_dir is None:
         return map_units(UnitBatch(_replicate, work, seeds, "replications", "rep"), options)
 
     store = ResultStore(out_dir, fmt)
-    store.claim(describe(config), overwrite=overwrite)  # locks out_dir until released
+    record = run_record([getattr(config, "traces_dir", None)])
+    # Locks out_dir until released.
+    store.claim(describe(config), overwrite=overwrite, record=record, allow_mixed=allow_mixed)
     try:
         return _run_claimed(work, seeds, store, options)
     finally:

@@ -22,6 +22,10 @@ the driver then writes the summary.
 
 ``<root>/config.json`` (the *manifest*) describes what produced the units;
 a rerun with a different manifest is refused unless asked to overwrite.
+``<root>/provenance.json`` records each run that wrote here (code, package
+versions, trace hashes, command line, date: ``hqsched.provenance``); a rerun
+by other code or with other traces is refused unless ``allow_mixed``. Each
+unit's summary records the code (version, git commit) that computed it.
 
 Integrity. The summary JSON records its table's size, row count and SHA-256
 (``"table"``) and a SHA-256 of its own content (``"checksum"``: the other
@@ -53,16 +57,16 @@ import json
 import math
 import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hqsched import provenance
 from hqsched.errors import InputError
-from hqsched.files import atomic_write_text
+from hqsched.files import atomic_write_text, make_temporary
 
 FORMATS = ("csv", "parquet")
 MANIFEST = "config.json"
@@ -73,6 +77,23 @@ SUMMARY_DIR = "replications"
 TABLE_DIR = "jobs"
 #: Rows formatted at once when writing CSV (bounds the text held; the file is the same).
 CSV_ROWS_PER_SLICE = 8192
+
+
+def run_record(trace_dirs: Iterable[str | None] = ()) -> dict[str, Any]:
+    """This run's provenance record (``hqsched.provenance.record``) for a run reading the
+    trace directories ``trace_dirs`` (None: the bundled traces)."""
+    from hqsched.instances.traces import trace_dirs as folders  # a set's name or a directory
+    return provenance.record([f for d in trace_dirs for f in folders(d)])
+
+
+def recorded_format(root: str | Path) -> str:
+    """The table format the manifest of ``root`` records ("csv" when none is recorded)."""
+    try:
+        doc = json.loads((Path(root) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return "csv"
+    fmt = doc.get("format", "csv") if isinstance(doc, dict) else "csv"
+    return fmt if fmt in FORMATS else "csv"
 
 
 def require_format(fmt: str) -> None:
@@ -108,31 +129,47 @@ def table_dtypes(columns: Mapping[str, np.ndarray]) -> dict[str, str]:
 class ResultStore:
     """Finished units under ``root``; see the module docstring for the layout."""
 
-    def __init__(self, root: str | Path, fmt: str = "csv") -> None:
-        require_format(fmt)
+    def __init__(self, root: str | Path, fmt: str | None = None) -> None:
+        """``fmt``: the tables' format, csv or parquet; None: the one ``root``'s manifest
+        records (csv when it records none or does not exist yet)."""
         self.root = Path(root)
-        self.fmt = fmt
+        self.fmt = fmt if fmt is not None else recorded_format(self.root)
+        require_format(self.fmt)
+        #: The code that computes units here (``claim`` with a record sets it): recorded
+        #: in each unit's summary; None records nothing.
+        self.code: dict[str, Any] | None = None
 
     # -- manifest and lock ------------------------------------------------
-    def claim(self, manifest: Mapping[str, Any], overwrite: bool = False) -> None:
+    def claim(self, manifest: Mapping[str, Any], overwrite: bool = False, *,
+              record: Mapping[str, Any] | None = None, allow_mixed: bool = False) -> None:
         """Lock ``root`` for this process and bind it to ``manifest``: write it, or check
         it matches the one on disk.
 
-        With ``overwrite`` a mismatching directory's units are deleted first.
+        With ``overwrite`` a mismatching directory's units are deleted first (also
+        when only its code or traces differ, see ``record``).
         Temporary files of a killed run are deleted (the lock guarantees that no
         other run is writing them). ``DirectoryBusy`` if another process holds it.
+        ``record``: this run's provenance (``run_record``), kept in
+        ``provenance.json``; resuming a directory made by other code or traces is
+        then refused unless ``allow_mixed`` (``hqsched.provenance.bind``), and every
+        unit saved records the code that computed it.
         """
         held = _lock_directory(self.root)
         try:
-            self._bind(manifest, overwrite)
+            self._bind(manifest, overwrite, record, allow_mixed)
         except BaseException:
             if held:  # taken for this claim: not left held by a refused one
                 self.release()
             raise
+        if record is not None:
+            self.code = {k: record.get(k) for k in ("hqsched", "git_commit")}
 
-    def _bind(self, manifest: Mapping[str, Any], overwrite: bool) -> None:
+    def _bind(self, manifest: Mapping[str, Any], overwrite: bool,
+              record: Mapping[str, Any] | None, allow_mixed: bool) -> None:
         """``claim`` once the lock is held."""
         path = self.root / MANIFEST
+        if self.fmt != "csv":  # csv manifests stay as they were before formats were recorded
+            manifest = {**manifest, "format": self.fmt}
         wanted = _canonical(manifest)
         self._remove_temporaries()
         if path.is_file():
@@ -140,7 +177,11 @@ class ResultStore:
                 have = _canonical(json.loads(path.read_text(encoding="utf-8")))
             except (json.JSONDecodeError, UnicodeDecodeError):
                 have = None
-            if have == wanted:
+            other_code = record is not None and \
+                provenance.resume_problem(self.root, record) is not None
+            if have == wanted and not (overwrite and other_code):
+                if record is not None:
+                    provenance.bind(self.root, record, resuming=True, allow_mixed=allow_mixed)
                 return
             if not overwrite:
                 diff = _first_difference(have, wanted) if have is not None else "unreadable"
@@ -149,6 +190,9 @@ class ResultStore:
                     f"use another --out directory, or --overwrite to discard them")
             for sub in (SUMMARY_DIR, TABLE_DIR):
                 shutil.rmtree(self.root / sub, ignore_errors=True)
+        # The records first: a directory with a manifest and no records is an old one.
+        if record is not None:
+            provenance.bind(self.root, record, resuming=False)
         atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
     def release(self) -> None:
@@ -214,6 +258,8 @@ class ResultStore:
         doc: dict[str, Any] = {
             "unit": unit_id, "summary": {k: _json_scalar(v) for k, v in summary.items()},
             "columns": dict(dtypes), "table": dict(table)}
+        if self.code is not None:
+            doc["code"] = dict(self.code)
         doc["checksum"] = _doc_checksum(doc)
         atomic_write_text(self.summary_path(unit_id), json.dumps(doc, indent=1) + "\n")
 
@@ -353,11 +399,7 @@ class TableWriter:
         require_format(fmt)
         self.path, self.dtypes, self.fmt = Path(path), dict(dtypes), fmt
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent,
-                                            prefix=f".{self.path.name}.", suffix=".tmp")
-        except OSError as exc:  # name the table, never the temporary file
-            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        fd, self.tmp = make_temporary(self.path)  # the mode of any new file (umask)
         os.close(fd)
         self.rows = 0
         #: Size, rows and SHA-256 of the finished file (set when it is renamed into place).

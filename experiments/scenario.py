@@ -33,6 +33,8 @@ from hqsched.inputs import (
     MIN_CAPACITY,
     MIN_GAP_S,
     MIN_ITERATION_SCALE,
+    PROCESSES_HELP,
+    SEEDS_SYNTAX,
     bounded_float,
     bounded_int,
     load_toml,
@@ -52,9 +54,15 @@ from hqsched.instances.io import (
 )
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.streams import stream
-from hqsched.instances.traces import load_traces
-from hqsched.instances.workload import FILL_IN_CHOICES, JobSampler, WorkloadSpec
-from hqsched.online.config import CLASSICAL_MODES, SimulationConfig
+from hqsched.instances.traces import (
+    DEFAULT_TRACE_SET,
+    TRACE_SETS,
+    is_trace_set_name,
+    load_traces,
+    parse_traces,
+)
+from hqsched.instances.workload import FILL_IN_CHOICES, QUANTUM_TARGETS, JobSampler, WorkloadSpec
+from hqsched.online.config import CLASSICAL_MODES, DROP_WINDOWS, SimulationConfig
 
 # --------------------------------------------------------------------------
 # Value parsers: (raw value from argv or TOML, where) -> value; the generic
@@ -62,30 +70,45 @@ from hqsched.online.config import CLASSICAL_MODES, SimulationConfig
 # --------------------------------------------------------------------------
 
 
-def registered_policies() -> tuple[str, ...]:
-    """Names in the engine's policy registry, in registry order."""
+def _policies() -> Any:
+    """The engine's policy module (imported when a policy is first named)."""
     try:
-        from hqsched.online.policies import POLICIES
+        from hqsched.online import policies
     except ImportError as exc:
         raise InputError(f"--policy: the policy registry hqsched.online.policies is not "
                          f"available ({exc})") from None
-    return tuple(POLICIES)
+    return policies
+
+
+def registered_policies() -> tuple[str, ...]:
+    """Names in the engine's policy registry, in registry order."""
+    return tuple(_policies().POLICIES)
 
 
 def parse_policies(value: Any, where: str) -> tuple[str, ...]:
-    """One policy, a comma list, or ``all`` (every registered policy)."""
-    known = registered_policies()
+    """Policy names: ``paper`` (the paper's four), ``all`` (every registered policy), or a
+    comma list of names and user policies (``file.py:Class``, ``module:Class``), which are
+    loaded and registered here (a bad one is refused now, not in a worker)."""
+    policies = _policies()
     items = value if isinstance(value, list) else str(value).split(",")
     names = [str(v).strip() for v in items]
     if names == ["all"]:
-        return known
+        return registered_policies()
+    if names == ["paper"]:
+        return policies.PAPER_POLICIES
+    resolved = []
     for name in names:
-        if name not in known:
+        if name not in policies.POLICIES and ":" not in name:
             raise InputError(f"{where}: unknown policy {name!r} (choose from "
-                             f"{', '.join(known)}, a comma list, or all)")
-    if not names or len(set(names)) != len(names):
+                             f"{', '.join(registered_policies())}, file.py:Class, a comma "
+                             "list, paper or all)")
+        try:
+            resolved.append(policies.resolve_policy(name).name)
+        except InputError as exc:
+            raise InputError(str(exc).replace("--policy", where, 1)) from None
+    if not resolved or len(set(resolved)) != len(resolved):
         raise InputError(f"{where}: give distinct policy names, got {value!r}")
-    return tuple(names)
+    return tuple(resolved)
 
 
 # --------------------------------------------------------------------------
@@ -104,6 +127,16 @@ class Option:
     flag: bool = False
     is_path: bool = False
 
+    def relative_to(self, base: Path, value: Any) -> Any:
+        """A value read from a file in ``base``: a relative path option is taken relative
+        to it (a bundled trace set's name is a name, not a path)."""
+        if self.is_path and isinstance(value, str) and not is_trace_set_name(value):
+            return str(base / value)
+        if self.name == "policy" and isinstance(value, str):  # user policy files
+            return ",".join(str(base / v.strip()) if ".py:" in v else v
+                            for v in value.split(","))
+        return value
+
 
 _SERVERS = bounded_int(1, MAX_SERVERS)
 
@@ -121,9 +154,11 @@ OPTIONS: tuple[Option, ...] = (
            "Q_max: admit a job only if pending quantum tasks < Q_max (default 40)", "N"),
     Option("no-admission", parse_flag, False, "admission control off: every job is accepted",
            flag=True),
-    Option("policy", parse_policies, "all",
-           "quantum scheduling policy: fifo, lifo, random, weighted, a comma list or all "
-           "(one sub-directory and table per policy; default all, as the paper)", "P"),
+    Option("policy", parse_policies, "paper",
+           "quantum scheduling policy: a name (fifo, lifo, random, weighted, fifo-swap, las, "
+           "sqf, priority, aging, srpt-oracle), a user policy file.py:Class, a comma list, "
+           "paper (the paper's four: the default) or all (every registered policy); one "
+           "sub-directory and table per policy", "P"),
     Option("classical-mode", parse_choice(CLASSICAL_MODES), "serverless",
            "serverless (processor sharing, default) or dedicated (FIFO servers)", "MODE"),
     Option("qubits", parse_int_list, (4, 6, 8, 10), "qubit counts drawn uniformly (default 4,6,8,10)",
@@ -132,13 +167,19 @@ OPTIONS: tuple[Option, ...] = (
            f"priorities drawn uniformly, each <= {MAX_PRIORITY} (default 1,2,4)",
            "LIST"),
     Option("quantum-target", parse_text, "ibm-fastest",
-           "quantum time target: ibm-fastest (default), ibm:<backend> or measured", "TARGET"),
+           "quantum time target: ibm-fastest (default), ibm-last-row (the estimate file's last "
+           "row per qubit count: the reference simulator's rule), ibm:<backend> or measured",
+           "TARGET"),
     Option("fill-in", parse_choice(FILL_IN_CHOICES), "none",
-           "gaps in the traces: none (error, default) or interpolate", "RULE"),
+           "gaps in the traces: none (error, default), interpolate (IBM targets between "
+           "neighbours, nearest quantum-time shape) or nearest (every missing value from the "
+           "nearest qubit count)", "RULE"),
     Option("iteration-scale", bounded_float(MIN_ITERATION_SCALE, MAX_ITERATION_SCALE), 1.0,
            "multiply each job's iteration count by this, 1e-6 to 1e6 (default 1 = the paper's "
            "workload)", "X"),
-    Option("traces", parse_text, None, "trace directory (default: the bundled traces)", "DIR",
+    Option("traces", parse_traces, None,
+           f"trace set: a bundled set's name ({', '.join(TRACE_SETS)}; default "
+           f"{DEFAULT_TRACE_SET}) or a directory of the same CSV files", "SET|DIR",
            is_path=True),
     Option("instance", parse_text, None,
            "replay a job list instead of the stochastic workload: inst.json or jobs.csv",
@@ -147,19 +188,25 @@ OPTIONS: tuple[Option, ...] = (
            "simulated time: 7d, 12h, 30m, 600s, 600, at most 1e9 s (default 7d; with "
            "--instance: until every job completes)", "T"),
     Option("warmup", lambda v, w: parse_duration(v, w, allow_zero=True), 12 * 3600.0,
-           "metrics ignore arrivals before this time (default 12h; with --instance: 0)", "T"),
+           "warm-up, not measured: time averages and (with --drop-window window) drops count "
+           "from it; job times count every job completing after it, including jobs that "
+           "arrived before (MODEL.md); "
+           "7d, 12h, 30m, 600s, 600 (default 12h; with --instance: 0)", "T"),
+    Option("drop-window", parse_choice(DROP_WINDOWS), "window",
+           "arrivals the drop probability counts: window (after the warm-up, default) or run "
+           "(every arrival from time 0: the reference simulator's counters)", "W"),
     Option("seeds", parse_seeds, tuple(range(10)),
-           "replication seeds: 0-19, 1,5,9 or n=20, at most 100000 (default 0-9)", "SEEDS"),
+           f"replication seeds: {SEEDS_SYNTAX}; at most 100000 (default n=10, seeds 0-9)",
+           "SEEDS"),
     Option("out", parse_text, None, "output directory; reruns resume from it (default: none, "
            "results are only printed)", "DIR"),
-    Option("processes", bounded_int(1, MAX_PROCESSES), None,
-           "worker processes (default: all cores; 1 = no pool)",
-           "N"),
+    Option("processes", bounded_int(1, MAX_PROCESSES), None, PROCESSES_HELP, "N"),
     Option("format", parse_choice(FORMATS), "csv", "per-job record files: csv (default) or parquet",
            "FMT"),
     Option("overwrite", parse_flag, False, "discard results of a different scenario in --out",
            flag=True),
-    Option("progress", parse_flag, False, "show the progress bar even when stderr is not a terminal",
+    Option("progress", parse_flag, False, "show the progress bar even when stderr is not a "
+           "terminal (a file, a pipe); by default it shows on a terminal or in a notebook",
            flag=True),
 )
 
@@ -212,8 +259,7 @@ def read_toml(path: str | Path) -> dict[str, tuple[Any, str]]:
                              f"{', '.join(o.name for o in OPTIONS)})")
         if name in out:
             raise InputError(f"{path}: key {key!r} is given twice (with '-' and '_')")
-        if _BY_NAME[name].is_path and isinstance(value, str):
-            value = str(path.parent / value)  # inputs live beside the scenario file
+        value = _BY_NAME[name].relative_to(path.parent, value)  # inputs beside the file
         out[name] = (value, f"{path}: {key}")
     return out
 
@@ -316,8 +362,10 @@ def build_plan(settings: Settings) -> Plan:
     spec = WorkloadSpec(interarrival_s=s["interarrival"], qubits=s["qubits"],
                         priorities=s["priorities"], quantum_target=s["quantum-target"],
                         fill_in=s["fill-in"], iteration_scale=s["iteration-scale"])
-    common = dict(platform=platform, classical_mode=s["classical-mode"], duration_s=duration,
-                  warmup_s=warmup)
+    common: dict[str, Any] = dict(platform=platform, classical_mode=s["classical-mode"],
+                                  duration_s=duration, warmup_s=warmup)
+    if s["drop-window"] != "window":  # only when asked: manifests of earlier runs stay valid
+        common["drop_window"] = s["drop-window"]
     scenarios: dict[str, SimulationConfig | SampledReplay] = {}
     if not replay:
         _check_workload(spec, s)
@@ -364,16 +412,20 @@ def _not_empty(instance: Instance, where: str) -> Instance:
 def _check_workload(spec: WorkloadSpec, s: Settings) -> None:
     """Load the traces and build the job sampler once, so that a bad trace directory,
     quantum target or qubit count is reported (naming its option) before any run."""
+    from hqsched.online.engine import cached_traces
+    # A bundled set is read once per process, not once per grid point; a directory
+    # is read each time (its files may change between calls).
+    bundled = s["traces"] is None or is_trace_set_name(s["traces"])
     try:
-        traces = load_traces(s["traces"])
+        traces = (cached_traces if bundled else load_traces)(s["traces"])
     except InputError as exc:
         raise InputError(f"{s.where('traces')}: {exc}") from None
     target = spec.quantum_target
-    if target not in ("ibm-fastest", "measured"):
+    if target not in QUANTUM_TARGETS:
         where = f"{s.where('quantum-target')}"
         if not target.startswith("ibm:"):
-            raise InputError(f"{where}: must be ibm-fastest, ibm:<backend> or measured, "
-                             f"got {target!r}")
+            raise InputError(f"{where}: must be {', '.join(QUANTUM_TARGETS[:-1])}, "
+                             f"ibm:<backend> or {QUANTUM_TARGETS[-1]}, got {target!r}")
         if target[4:] not in traces.ibm_backends():
             raise InputError(f"{where}: unknown IBM backend {target[4:]!r} (available: "
                              f"{', '.join(traces.ibm_backends())})")
@@ -408,6 +460,8 @@ def options_of(config: SimulationConfig) -> dict[str, Any]:
         "max-quantum": p.max_quantum, "policy": config.policy,
         "classical-mode": config.classical_mode, "duration": config.duration_s,
         "warmup": config.warmup_s}
+    if config.drop_window != "window":
+        doc["drop-window"] = config.drop_window
     if config.traces_dir is not None:
         doc["traces"] = config.traces_dir
     if isinstance(w, WorkloadSpec):
@@ -428,6 +482,10 @@ def describe(scenario: SimulationConfig | Any) -> dict[str, Any]:
         "platform": asdict(scenario.platform), "record_schedule": scenario.record_schedule,
         "traces": _traces_fingerprint(scenario.traces_dir),
     }
+    if scenario.drop_window != "window":  # absent at the default: earlier manifests match
+        doc["drop_window"] = scenario.drop_window
+    if scenario.policy_source is not None:  # a user policy: its code identifies the results
+        doc["policy_source"] = _policies().policy_fingerprint(scenario.policy_source)
     if scenario.workload is not None:
         # The type too: two workload kinds may share field names.
         doc["workload"] = {"type": type(scenario.workload).__name__, **asdict(scenario.workload)}
@@ -456,9 +514,12 @@ def _instance_fingerprint(inst: Instance) -> dict[str, Any]:
 
 
 def _traces_fingerprint(directory: str | None) -> Any:
-    """None for the bundled traces; for a user directory, its path and content hash."""
+    """None for the default traces; a bundled set's name; for a user directory, its path
+    and content hash."""
     if directory is None:
         return None
+    if is_trace_set_name(directory):
+        return {"set": directory}
     root = Path(directory)
     h = hashlib.sha256()
     for f in sorted(root.glob("*.csv")):

@@ -105,13 +105,33 @@ def breakdown(results: Sequence[ReplicationResult], by: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(by)
 
 
+#: Seconds per hour: human output gives job times in hours, as reports do (files keep s).
+HOUR_S = 3600.0
+#: Metrics that are probabilities or fractions, in [0, 1]; every other summary metric
+#: (counts, times, time-averaged numbers of tasks) is >= 0.
+UNIT_INTERVAL_METRICS = frozenset({"drop_probability", "qc_utilization"})
+#: Marks an interval clipped to its metric's range (``clip_interval``).
+CLIPPED = "\u2020"
+#: What the mark means (printed under a table that has one).
+CLIPPED_NOTE = (f"{CLIPPED} interval clipped to the metric's physical range ([0, 1] for "
+                f"probabilities and utilisation, >= 0 otherwise): with few seeds the t "
+                f"interval is wide and crosses it; run more seeds for a tighter one")
+
+
+def clip_interval(metric: str, low: float, high: float) -> tuple[float, float, bool]:
+    """(low, high, clipped): a t interval cut to ``metric``'s physical range, where the
+    symmetric t interval of few, skewed per-seed values can reach past it."""
+    top = 1.0 if metric in UNIT_INTERVAL_METRICS else math.inf
+    new_low, new_high = max(low, 0.0), min(high, top)
+    return new_low, new_high, (new_low, new_high) != (low, high)
+
 #: Rows of the printed table: (label, summary metric, scale, unit).
 TABLE_ROWS = (
     ("drop probability", "drop_probability", 1.0, ""),
-    ("job time mean", "job_time_mean_s", 1.0, "s"),
-    ("job time p50", "job_time_p50_s", 1.0, "s"),
-    ("job time p95", "job_time_p95_s", 1.0, "s"),
-    ("job time p99", "job_time_p99_s", 1.0, "s"),
+    ("job time mean", "job_time_mean_s", 1 / HOUR_S, "h"),
+    ("job time p50", "job_time_p50_s", 1 / HOUR_S, "h"),
+    ("job time p95", "job_time_p95_s", 1 / HOUR_S, "h"),
+    ("job time p99", "job_time_p99_s", 1 / HOUR_S, "h"),
     ("avg classical tasks", "avg_classical_active", 1.0, ""),
     ("avg quantum in service", "avg_quantum_in_service", 1.0, ""),
     ("avg quantum pending", "avg_quantum_pending", 1.0, ""),
@@ -129,6 +149,7 @@ def format_table(summary: pd.DataFrame, title: str = "") -> str:
         lines.append(title)
     header = ("metric", "mean", "95% CI (t, across seeds)", "n")
     body = []
+    clipped = False
     for label, metric, scale, unit in TABLE_ROWS:
         if metric not in summary.index:
             continue
@@ -136,14 +157,18 @@ def format_table(summary: pd.DataFrame, title: str = "") -> str:
         n = int(row["n"])
         mean = format_number(row["mean"] * scale)
         if n >= 2:
-            low, high = row["ci_low"] * scale, row["ci_high"] * scale
-            ci = f"[{format_number(low)}, {format_number(high)}]"
+            low, high, cut = clip_interval(metric, row["ci_low"], row["ci_high"])
+            clipped |= cut
+            ci = f"[{format_number(low * scale)}, {format_number(high * scale)}]" \
+                + (CLIPPED if cut else "")
         else:
             ci = "n/a (needs >= 2 seeds)" if n == 1 else "n/a (no value)"
         body.append((f"{label}{' (' + unit + ')' if unit else ''}", mean, ci, str(n)))
     lines.append(tables.format_table(header, body, align="<><>"))
     if n_max == 1:
         lines.append("(one seed: no confidence interval; run more seeds for one)")
+    if clipped:
+        lines.append(CLIPPED_NOTE)
     return "\n".join(lines)
 
 

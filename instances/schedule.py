@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hqsched.files import atomic_write_text
 
 from .model import Instance, TaskKind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Columns of a schedule's CSV and DataFrame (``Schedule.write_csv``, ``to_frame``).
+COLUMNS = ("job_id", "task", "kind", "server", "start_s", "end_s")
 
 #: Server index of a classical task in serverless (processor-sharing) mode,
 #: where a task runs on the shared pool rather than on one server.
@@ -48,8 +55,21 @@ class Schedule:
         return sum((j.priority if weighted else 1) * (done[j.job_id] - j.arrival_s)
                    for j in instance.jobs)
 
+    def rows(self) -> list[tuple[int, int, str, int, float, float]]:
+        """One ``COLUMNS`` tuple per task, by start time (then job, then task index)."""
+        return [(t.job_id, t.index, t.kind.value, t.server, t.start_s, t.end_s)
+                for t in sorted(self.tasks, key=lambda t: (t.start_s, t.job_id, t.index))]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The schedule as a pandas DataFrame: one row per task, the ``COLUMNS`` of the CSV
+        (``kind`` "classical" or "quantum"; ``server`` -1 for the shared classical pool;
+        times in seconds), in the CSV's order."""
+        import pandas as pd  # only here: the data model does not need pandas
+        return pd.DataFrame(self.rows(), columns=list(COLUMNS))
+
     def write_csv(self, path: str | Path) -> None:
-        lines = ["job_id,task,kind,server,start_s,end_s"]
-        lines += [f"{t.job_id},{t.index},{t.kind.value},{t.server},{t.start_s!r},{t.end_s!r}"
-                  for t in sorted(self.tasks, key=lambda t: (t.start_s, t.job_id, t.index))]
+        """The schedule as CSV (``COLUMNS``; times with every digit, ``repr``)."""
+        lines = [",".join(COLUMNS)]
+        lines += [f"{job},{index},{kind},{server},{start!r},{end!r}"
+                  for job, index, kind, server, start, end in self.rows()]
         atomic_write_text(path, "\n".join(lines) + "\n")

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hqsched import provenance
 from hqsched.errors import InputError
 from hqsched.experiments import campaign as cmp
 from hqsched.experiments.campaign_run import run_campaign
@@ -56,6 +57,7 @@ from hqsched.files import atomic_write_text
 from hqsched.inputs import MAX_COST_WEIGHT, MAX_PLAN_CANDIDATES
 from hqsched.online.config import SimulationConfig
 from hqsched.planning import sequential as ps
+from hqsched.progress import bar as progress_bar
 from hqsched.tables import format_table
 
 #: Target metric short name -> replication summary field.
@@ -242,9 +244,11 @@ class _Runner:
     """Runs (candidate, seeds) units through the campaign runner and reads their summaries."""
 
     def __init__(self, campaign: cmp.Campaign, root: Path, options: ExecutorOptions,
-                 overwrite: bool) -> None:
+                 overwrite: bool, bar: Any, allow_mixed: bool = False) -> None:
         self.campaign, self.root, self.options = campaign, root, options
         self.overwrite = overwrite
+        self.allow_mixed = allow_mixed  # resume a --out made by other code or traces
+        self.bar = bar  # the search's one progress bar, in replications
 
     def run(self, todo: list[tuple[Candidate, Sequence[int]]]) -> None:
         """Make sure every (candidate, seed) has run, then record its per-seed values."""
@@ -256,7 +260,8 @@ class _Runner:
         report = run_campaign(self.campaign, self.root, executor=o.executor,
                               processes=o.processes, address=o.address, progress=o.progress,
                               force_progress=o.force_progress, units=units,
-                              overwrite=self.overwrite)
+                              overwrite=self.overwrite, allow_mixed=self.allow_mixed)
+        self.bar.update(sum(s not in cand.seeds for cand, seeds in todo for s in seeds))
         self.overwrite = False  # discard a foreign directory once, not our own results
         if report.failed:
             raise RuntimeError(f"{len(report.failed)} simulation(s) failed, first "
@@ -280,7 +285,8 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
                   batch: int = 5, alpha: float = 0.05, full_grid: bool = False,
                   out: str | Path | None = None, executor: str = "local",
                   processes: int | None = None, address: str | None = None,
-                  overwrite: bool = False, progress: bool = False) -> PlanResult:
+                  overwrite: bool = False, progress: bool = True,
+                  force_progress: bool = False, allow_mixed: bool = False) -> PlanResult:
     """Search the (C, Q) grid for the cheapest candidate meeting ``targets`` (module docstring).
 
     ``base``: the scenario (its C and Q are replaced per candidate).
@@ -288,6 +294,9 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
     ``batch``: seeds per look of the sequential test (>= 2).
     ``alpha``: error level of the sequential test per candidate and of the
     family of paired monotonicity tests.
+    ``progress``: one bar of replications with ETA when stderr is a terminal or
+    in a notebook (always with ``force_progress``; ``hqsched.progress``).
+    ``allow_mixed``: resume ``out`` even if made by other code or traces.
     """
     tau = targets.as_dict()
     if not tau:
@@ -318,12 +327,15 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
         root = Path(tmp.name)
     else:
         root = Path(out)
+    budget = len(seeds)
+    # Many short runs (a batch of seeds each): one bar for the whole search, over the
+    # most replications it may run (a candidate settled early or dominated is credited
+    # its unused seeds), instead of one bar per batch.
+    bar = progress_bar(len(cands) * budget, "plan", "run", progress=progress,
+                       force=force_progress)
     try:
-        # Many short runs (a batch of seeds each): a bar only when asked for (--progress).
-        options = ExecutorOptions(executor, processes, address, progress=progress,
-                                  force_progress=progress)
-        runner = _Runner(campaign, root, options, overwrite)
-        budget = len(seeds)
+        options = ExecutorOptions(executor, processes, address, progress=False)
+        runner = _Runner(campaign, root, options, overwrite, bar, allow_mixed)
 
         def settle(k: Candidate) -> None:
             d = ps.decide({m: k.values[m] for m in tau}, tau, batch, budget, alpha)
@@ -338,12 +350,14 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
             for k in cands:
                 if best is not None and k.cost > best.cost:
                     k.verdict = DOMINATED
+                    bar.update(budget)
                     continue
                 for start in range(0, budget, batch):
                     runner.run([(k, seeds[start:start + batch])])
                     settle(k)
                     if k.verdict in (ps.FEASIBLE, ps.INFEASIBLE) and k.early:
                         break
+                bar.update(budget - len(k.seeds))
                 if k.verdict == ps.FEASIBLE and best is None:
                     best = k
 
@@ -354,6 +368,7 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
                                         for dc, dq in ((-1, 0), (1, 0), (0, -1), (0, 1))]}
             extra = [k for k in cands if k.point in pts and len(k.seeds) < budget]
             if extra:
+                bar.total += sum(budget - len(k.seeds) for k in extra)
                 runner.run([(k, seeds) for k in extra])
             for k in cands:
                 if k.point in pts and k is not recommended:
@@ -363,6 +378,7 @@ def plan_simulate(base: SimulationConfig, targets: Targets, *,
             recommended, significant, uncertain = _answer(cands)
         worse = _worsening(cands, tau, alpha)
     finally:
+        bar.close()
         if tmp is not None:
             tmp.cleanup()
     result = PlanResult(tau, cost, len(seeds), batch, alpha, cands, recommended, significant,
@@ -472,6 +488,9 @@ def format_report(result: PlanResult) -> str:
         lines.append("")
     lines.append("all candidates, in cost order (metrics over the seeds run):")
     lines.append(_table(result.candidates, tau))
+    if any(k.neighbour for k in result.candidates):
+        lines.append("* a neighbour of the recommended point (one C or Q more or less): run "
+                     "at the full seed budget whatever its verdict, to show the margin")
     bad = [w for w in result.worse if w.significant]
     lines.append("")
     if bad:
@@ -513,5 +532,8 @@ def write_outputs(result: PlanResult, out: Path) -> None:
     """``plan.json`` (everything) and ``plan.txt`` (the report); the heat map
     ``plan.png`` is drawn by ``hqsched.reports.plan_figure.write_figure``."""
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "plan.json", json.dumps(result.to_json(), indent=1) + "\n")
+    # The record of the run that wrote the units (hqsched.provenance), for the answer too.
+    runs = provenance.read_runs(out)
+    doc = {**result.to_json(), "provenance": runs[-1] if runs else None}
+    atomic_write_text(out / "plan.json", json.dumps(doc, indent=1) + "\n")
     atomic_write_text(out / "plan.txt", format_report(result) + "\n")

@@ -12,6 +12,9 @@ worsening of a target metric when that resource is added (paired t-test,
 Bottom panels: one per target metric, its mean and 95% t interval against C,
 one line per Q evaluated, and the target as a dashed line; points where
 adding a classical worker makes the metric significantly worse are circled.
+Drop probabilities span decades (0.001 to 0.5), so their axis is logarithmic
+(symmetric log: linear below a tenth of the target, so that 0 can be drawn);
+intervals are clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from hqsched.experiments.statistics import clip_interval
 from hqsched.planning import sequential as ps
-from hqsched.planning.simulated import DOMINATED, LABELS, NOT_EVALUATED, PlanResult, fmt_value
+from hqsched.planning.simulated import (
+    DOMINATED,
+    LABELS,
+    METRICS,
+    NOT_EVALUATED,
+    PlanResult,
+    fmt_value,
+)
+from hqsched.reports import style
 
 COLOURS = {
     ps.FEASIBLE: "#1a9850",
@@ -38,23 +50,29 @@ SHORT = {"drop": "drop", "p95": "p95", "mean": "mean"}
 
 
 def write_figure(result: PlanResult, path: str | Path) -> Path:
-    """Write the PNG to ``path`` and return it."""
+    """Write the figure to ``path`` (PNG, or PDF / SVG by its suffix) and return it."""
+    with style.figure_style():
+        fig = _figure(result)
+    style.save(fig, path)
+    return Path(path)
+
+
+def _figure(result: PlanResult) -> Figure:
     tau = result.targets
     cands = result.candidates
     cs = sorted({k.classical for k in cands})
     qs = sorted({k.quantum for k in cands})
     n_metrics = len(tau)
-    width = max(7.0, 1.15 * len(cs) + 2.5)
+    width = max(style.FIGURE_WIDTH_IN, 1.15 * len(cs) + 2.5)
     heat_h = max(1.6, 0.75 * len(qs) + 1.2)
-    fig = Figure(figsize=(width, heat_h + 3.0 * n_metrics + 0.6))
+    fig = style.new_figure(heat_h + 3.0 * n_metrics + 0.6, width_in=width)
     grid = fig.add_gridspec(1 + n_metrics, 1, height_ratios=[heat_h] + [3.0] * n_metrics,
                             hspace=0.55)
     ax = fig.add_subplot(grid[0])
     _heat_map(ax, result, cs, qs)
     for i, m in enumerate(tau):
         _curves(fig.add_subplot(grid[1 + i]), result, m, cs)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    return Path(path)
+    return fig
 
 
 def _heat_map(ax, result: PlanResult, cs: list[int], qs: list[int]) -> None:
@@ -123,6 +141,8 @@ def _curves(ax, result: PlanResult, metric: str, cs: list[int]) -> None:
             mean, a, b, _ = k.interval(metric)
             if not math.isfinite(mean):
                 continue
+            if math.isfinite(a) and math.isfinite(b):  # within [0, 1] / >= 0
+                a, b, _ = clip_interval(METRICS[metric], a, b)
             xs.append(k.classical)
             ys.append(mean / scale)
             lo.append((mean - a) / scale if math.isfinite(a) else 0.0)
@@ -138,6 +158,11 @@ def _curves(ax, result: PlanResult, metric: str, cs: list[int]) -> None:
     ax.set_xticks(cs)
     ax.set_xlabel("C (classical workers)")
     ax.set_ylabel(LABELS[metric].split(" (")[0] + unit)
+    if metric == "drop":  # small probabilities would be squashed on a linear axis
+        ax.set_yscale("symlog", linthresh=max(tau / 10, 1e-6))
+        ax.set_ylim(bottom=0.0)  # a probability: nothing below 0 to show
+        ax.set_ylabel(f"{LABELS[metric].split(' (')[0]} (log scale,\nlinear below "
+                      f"{max(tau / 10, 1e-6):g})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(f"{LABELS[metric].split(' (')[0]}: mean and 95% CI over seeds "

@@ -1,4 +1,11 @@
-"""Campaign report: PNG figures (matplotlib, Agg), CSV tables and a Markdown page.
+"""The report of a run: figures (matplotlib, Agg), CSV tables and a Markdown page.
+
+It takes the output directory of ``campaign run``, ``plan simulate`` (a
+campaign, plus its plan.txt and plan.png), ``simulate`` (read as a campaign
+of one point per policy, ``campaign_data.load``) or ``gap`` (its own page,
+``gap_report``); every page ends with the provenance of the results and of
+the report (``hqsched.provenance``). ``--html`` renders the page with
+``hqsched.reports.html`` (no Markdown package).
 
 The figures follow the paper's Section IV and are drawn only when the
 campaign varied their axes:
@@ -11,17 +18,20 @@ campaign varied their axes:
   mean inter-arrival time (Fig. 14).
 
 Box plots (log time axis for the per-point ones) show the quartiles, whiskers
-at 1.5 IQR and outliers as dots, over
-the completed jobs of all seeds (jobs still running at the end are censored
-and counted in the tables). Every mean in the tables and heat maps carries
-its 95% t interval across seeds.
+at 1.5 IQR and outliers as dots, over the completed jobs of all seeds; jobs
+still running at the end are censored: left out of the boxes, counted in
+the figure's title, the page and the tables. Every mean in the tables and
+heat maps carries its 95% t interval across seeds, clipped to the metric's
+physical range (``statistics.clip_interval``, marked and explained on the
+page). The paper comparison is drawn only for the paper's scenario
+(``campaign_data.paper_differences``). Figures share one width and font set
+(``hqsched.reports.style``), as PNG, PDF or SVG.
 """
 
 from __future__ import annotations
 
-import html as html_mod
 import math
-import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +40,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.figure import Figure
 
+from hqsched import provenance
+from hqsched.errors import InputError
+from hqsched.experiments import statistics as stats
 from hqsched.experiments.statistics import format_number
 from hqsched.files import atomic_write_text
 from hqsched.inputs import read_text_file
 from hqsched.instances.traces import load_traces
+from hqsched.online.policies import policy_label
 from hqsched.reports import campaign_data as rd
-from hqsched.reports.paper import paper_comparison
+from hqsched.reports import style
+from hqsched.reports.html import page as html_page
+from hqsched.reports.paper import attribution, paper_comparison
 
 RESOURCES = {"quantum-computers": ("Q", "quantum computers Q"),
              "classical-workers": ("C", "classical workers C")}
@@ -79,18 +94,22 @@ class Page:
         return "\n".join(self.lines).rstrip() + "\n"
 
 
-def ci_text(mean: float, lo: float, hi: float, scale: float = 1.0) -> str:
-    """``mean [lo, hi]`` with short numbers; the CI is n/a with fewer than 2 seeds."""
+def ci_text(mean: float, lo: float, hi: float, scale: float = 1.0, metric: str = "") -> str:
+    """``mean [lo, hi]`` with short numbers; the CI is n/a with fewer than 2 seeds. The
+    interval is clipped to ``metric``'s physical range (``stats.clip_interval``: [0, 1]
+    for probabilities, >= 0 otherwise) and then marked ``stats.CLIPPED``."""
     if not math.isfinite(mean):
         return "n/a"
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return f"{format_number(mean / scale)} [n/a]"
+    lo, hi, clipped = stats.clip_interval(metric, lo, hi)
     return (f"{format_number(mean / scale)} "
-            f"[{format_number(lo / scale)}, {format_number(hi / scale)}]")
+            f"[{format_number(lo / scale)}, {format_number(hi / scale)}]"
+            + (stats.CLIPPED if clipped else ""))
 
 
 def _ci_col(frame: pd.DataFrame, metric: str, scale: float = 1.0) -> list[str]:
-    return [ci_text(m, lo, hi, scale) for m, lo, hi in
+    return [ci_text(m, lo, hi, scale, metric) for m, lo, hi in
             zip(frame[metric], frame[f"{metric}_ci_low"], frame[f"{metric}_ci_high"])]
 
 
@@ -118,6 +137,11 @@ def _fmt(v: Any) -> str:
 
 def box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
     """Job time (h) box plots per grid point, one box per value of ``by`` (Fig. 10)."""
+    with style.figure_style():
+        return _box_by_group(data, by, path)
+
+
+def _box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
     jobs = data.jobs[data.jobs["status"] == "completed"]
     groups = sorted(jobs[by].unique())
     keys = [k for k in data.params.index if k in data.results]
@@ -126,7 +150,7 @@ def box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
     labels = _point_labels(data, keys)
     width = 0.8 / len(groups)
     colors = colormaps["viridis"](np.linspace(0.1, 0.9, len(groups)))
-    fig = Figure(figsize=(max(6.5, 1.6 * len(keys) + 2), 4.2), dpi=120)
+    fig = style.new_figure(4.4)
     ax = fig.subplots()
     for g, (value, color) in enumerate(zip(groups, colors)):
         sel = jobs[jobs[by] == value]
@@ -145,32 +169,45 @@ def box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
     # Log scale: LIFO-like tails reach 10x the median and would flatten every box.
     ax.set_yscale("log")
     ax.set_ylabel("job execution time (h, log scale)")
-    ax.set_title(f"Job execution time by {by} (completed jobs, {_seeds_text(data)})")
-    ax.legend(title=by, ncol=min(len(groups), 6), fontsize=8, title_fontsize=8,
-              loc="upper left")
+    ax.set_title(f"Job execution time by {by} ({_seeds_text(data)})\n"
+                 f"{_censored_text(data, keys)}")
+    # Beside the axes: inside, it would hide the tallest boxes.
+    ax.legend(title=by, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="y", which="both", alpha=0.25)
-    _save(fig, path)
+    style.save(fig, path)
     return True
 
 
 def heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric: str,
             title: str, path: Path, percent: bool = False) -> bool:
-    """Mean of ``metric`` over resource (x) x load (y), cells annotated with +-CI half-width."""
+    """Mean of ``metric`` over resource (x) x load (y), cells annotated with +-CI half-width
+    (or the clipped interval where it crosses the metric's range)."""
     if not _is_plane(data, resource):
         return False
+    with style.figure_style():
+        _heatmap(data, summary, resource, metric, title, path, percent)
+    return True
+
+
+def _heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric: str,
+             title: str, path: Path, percent: bool) -> None:
     frame = summary.assign(load=rd.load_axis(summary["interarrival"]))
     xs = sorted(frame[resource].unique())
     ys = sorted(frame["load"].unique())
     mean = np.full((len(ys), len(xs)), np.nan)
-    half = np.full_like(mean, np.nan)
+    cells: dict[tuple[int, int], str] = {}
+    scale = 100.0 if percent else 1.0
     for _, row in frame.iterrows():
         i, j = ys.index(row["load"]), xs.index(row[resource])
         mean[i, j] = row[metric]
-        half[i, j] = (row[f"{metric}_ci_high"] - row[f"{metric}_ci_low"]) / 2
-    scale = 100.0 if percent else 1.0
-    fig = Figure(figsize=(1.05 * len(xs) + 2.6, 0.62 * len(ys) + 1.9), dpi=120)
+        cells[i, j] = _cell_interval(metric, row[f"{metric}_ci_low"],
+                                     row[f"{metric}_ci_high"], scale)
+    fig = style.new_figure(0.62 * len(ys) + 2.0)
     ax = fig.subplots()
-    im = ax.imshow(mean * scale, origin="lower", aspect="auto", cmap="viridis")
+    # Colours from 0 (every metric here is >= 0): a negative colour-bar range means nothing.
+    top = float(np.nanmax(mean * scale)) if np.isfinite(mean).any() else 1.0
+    im = ax.imshow(mean * scale, origin="lower", aspect="auto", cmap="viridis", vmin=0.0,
+                   vmax=top if top > 0 else 1.0)
     cbar = fig.colorbar(im, ax=ax)
     cbar.set_label(("%" if percent else "") + " mean across seeds")
     vmin, vmax = np.nanmin(mean * scale), np.nanmax(mean * scale)
@@ -180,21 +217,35 @@ def heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric:
                 continue
             v = mean[i, j] * scale
             bright = (v - vmin) / (vmax - vmin) > 0.6 if vmax > vmin else False
-            ci = f"\n±{half[i, j] * scale:.2g}" if math.isfinite(half[i, j]) else ""
-            ax.text(j, i, f"{v:.3g}{ci}", ha="center", va="center", fontsize=7,
+            ax.text(j, i, f"{v:.3g}{cells[i, j]}", ha="center", va="center", fontsize=7,
                     color="black" if bright else "white")
     ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
     ax.set_yticks(range(len(ys)), [f"{y:.3g} ({3600 / y:g} s)" for y in ys])
     ax.set_xlabel(RESOURCES[resource][1])
     ax.set_ylabel("load, jobs/h (mean inter-arrival)")
-    ax.set_title(f"{title}\n(cells: mean ± 95% CI half-width, {_seeds_text(data)})",
-                 fontsize=10)
-    _save(fig, path)
-    return True
+    ax.set_title(f"{title}\n(cells: mean ± 95% CI half-width, {_seeds_text(data)}; "
+                 f"{stats.CLIPPED} CI clipped to the metric's range)")
+    style.save(fig, path)
+
+
+def _cell_interval(metric: str, low: float, high: float, scale: float) -> str:
+    """A heat map cell's second line: ``±half-width``, or the interval clipped to the
+    metric's range (marked) where the t interval crosses it; empty with one seed."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    lo, hi, clipped = stats.clip_interval(metric, low, high)
+    if clipped:
+        return f"\n{lo * scale:.2g}–{hi * scale:.2g}{stats.CLIPPED}"
+    return f"\n±{(high - low) / 2 * scale:.2g}"
 
 
 def box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float | None:
     """Job time (h) box plots per resource value at 8 jobs/h (Fig. 14); the load used."""
+    with style.figure_style():
+        return _box_by_resource(data, resource, path)
+
+
+def _box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float | None:
     others = [k for k in data.varied() if k not in (resource, "interarrival")]
     if resource not in data.varied() or others:
         return None
@@ -212,7 +263,7 @@ def box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float |
     keys = sorted(keys, key=lambda k: params.loc[k, resource])
     jobs = data.jobs[data.jobs["status"] == "completed"]
     series = [jobs.loc[jobs["point"] == k, "job_time_s"].to_numpy(float) / HOUR for k in keys]
-    fig = Figure(figsize=(6.5, 4.2), dpi=120)
+    fig = style.new_figure(4.4)
     ax = fig.subplots()
     ax.boxplot(series, patch_artist=True,
                boxprops=dict(facecolor=colormaps["viridis"](0.6), alpha=0.8),
@@ -222,10 +273,11 @@ def box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float |
     ax.set_xlabel(RESOURCES[resource][1])
     ax.set_ylabel("job execution time (h)")
     ax.set_title(f"Job execution time at {3600 / interarrival:.3g} jobs/h "
-                 f"({interarrival:g} s inter-arrival), {_seeds_text(data)}", fontsize=10)
+                 f"({interarrival:g} s inter-arrival), {_seeds_text(data)}\n"
+                 f"{_censored_text(data, keys)}")
     ax.grid(axis="y", alpha=0.3)
     ax.set_ylim(bottom=0)
-    _save(fig, path)
+    style.save(fig, path)
     return interarrival
 
 
@@ -239,10 +291,14 @@ def _seeds_text(data: rd.CampaignData) -> str:
     return f"{n.min()} seeds" if n.min() == n.max() else f"{n.min()}-{n.max()} seeds"
 
 
-def _save(fig: Figure, path: Path) -> None:
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+def _censored_text(data: rd.CampaignData, keys: Sequence[str]) -> str:
+    """How many jobs of the points ``keys`` the box plots leave out: censored ones (still
+    running when the simulation ended: their time is unknown, only bounded below)."""
+    jobs = data.jobs[data.jobs["point"].isin(list(keys))]
+    done = int((jobs["status"] == "completed").sum())
+    censored = int((jobs["status"] == "censored").sum())
+    return (f"{done:,} completed jobs; {censored:,} censored (still running at the end, "
+            f"longest tail) left out")
 
 
 # --------------------------------------------------------------------------
@@ -250,24 +306,67 @@ def _save(fig: Figure, path: Path) -> None:
 # --------------------------------------------------------------------------
 
 def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | None = None,
-                 html: bool = False) -> Path:
-    """Write figures, tables (CSV) and ``report.md`` for a campaign; return the page path."""
+                 html: bool = False, figure_format: str = "png") -> Path:
+    """Write figures, tables (CSV) and ``report.md`` for the output directory of
+    ``campaign run``, ``simulate``, ``plan simulate`` or ``gap``; return the page path.
+    ``html``: also ``report.html`` (``hqsched.reports.html``: no Markdown package).
+    ``figure_format``: png, pdf or svg (``hqsched.reports.style``)."""
+    if figure_format not in style.FIGURE_FORMATS:
+        raise InputError(f"--figure-format: must be one of {', '.join(style.FIGURE_FORMATS)}, "
+                         f"got {figure_format!r}")
     # Read --notes first: a missing or non-UTF-8 file is refused before any work.
     notes_text = read_text_file(notes, "--notes").rstrip() if notes is not None else None
-    data = rd.load(results_dir)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    root, out = Path(results_dir), Path(out_dir)
+    if rd.results_kind(root) == "gap":
+        from hqsched.reports import gap_report  # loads the solvers (Pyomo): only for gap
+        out.mkdir(parents=True, exist_ok=True)
+        page, title = gap_report.fill(Page(), root, out)
+    else:
+        data = rd.load(root)
+        out.mkdir(parents=True, exist_ok=True)
+        page, title = _simulation_page(data, out, figure_format), data.plan.get("name", "report")
+        _plan_section(page, root, out)
+    if notes_text is not None:
+        page.lines += [notes_text, ""]
+    _provenance_section(page, root)
+    md = page.text()
+    atomic_write_text(out / "report.md", md)
+    if html:
+        atomic_write_text(out / "report.html", html_page(md, title))
+    return out / "report.md"
+
+
+def _simulation_page(data: rd.CampaignData, out: Path, fmt: str = "png") -> Page:
+    """The page of a campaign (or ``simulate`` output): tables and the figures that apply,
+    in the file format ``fmt`` (png, pdf or svg)."""
     summary = rd.point_summary(data)
     atomic_write_text(out / "points.csv", summary.to_csv())
     atomic_write_text(out / "runs.csv", data.runs.to_csv(index=False))
-
-    plan = data.plan
     page = Page()
-    page.h(1, f"Campaign report: {plan.get('name', '?')}")
+    _header_section(page, data)
+    _summary_section(page, data, summary)
+    figures = _group_figures(page, data, out, fmt)
+    figures += _plane_figures(page, data, summary, out, fmt)
+    if not figures:
+        page.p("No figure applies: the campaign varies no axis of the paper's figures.")
+    _paper_section(page, data, summary)
+    if any(stats.CLIPPED in line for line in page.lines):
+        page.p(stats.CLIPPED_NOTE + ".")
+    return page
+
+
+def _header_section(page: Page, data: rd.CampaignData) -> None:
+    plan = data.plan
+    what = "Simulation" if plan.get("kind") == "simulate" else "Campaign"
+    page.h(1, f"{what} report: {plan.get('name', '?')}")
     if plan.get("description"):
         page.p(plan["description"])
     n_done = len(data.runs)
-    page.p(f"Source `{plan.get('source')}`; results `{data.root}`. "
+    source = plan.get("source")
+    if source == "<api>":  # a campaign built in code (plan simulate): the command made it
+        runs = provenance.read_runs(data.root)
+        source = runs[0].get("command", source) if runs else source
+    page.p(f"Source `{source}`; results `{data.root}`. "
            f"{len(data.params)} grid point(s) x {len(plan['seeds'])} seed(s): {n_done} units "
            f"done, {data.n_left} left, {data.n_failed} failed. Means are across seeds with "
            f"a 95% Student t interval `[low, high]`; percentiles pool the completed jobs of "
@@ -280,6 +379,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
            f"the `hqsched simulate` defaults (the paper's small scenario).")
     _fill_in_note(page, data)
 
+
+def _summary_section(page: Page, data: rd.CampaignData, summary: pd.DataFrame) -> None:
     page.h(2, "Summary per grid point")
     cols = {"seeds": summary["seeds"]}
     table = summary[list(data.plan["grid"])].copy() if data.plan["grid"] else pd.DataFrame(
@@ -293,24 +394,40 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
     table["avg quantum tasks"] = _ci_col(summary, "avg_quantum_tasks")
     table["QC utilization"] = _ci_col(summary, "qc_utilization")
     table["censored / seed"] = _ci_col(summary, "censored")
+    if "policy" in table:  # clairvoyant policies are benchmarks: say so where they appear
+        table["policy"] = table["policy"].map(lambda name: policy_label(str(name)))
+        if table["policy"].str.endswith("(clairvoyant)").any():
+            page.p("A *clairvoyant* policy knows each job's remaining quantum work: a "
+                   "benchmark for what that knowledge buys, not a deployable policy.")
     page.table(table.reset_index(drop=True))
     page.p("Per-seed percentiles (p50, p99) are averaged across seeds; `avg quantum tasks` "
            "counts tasks in service plus pending (the paper's Fig. 13). Full table: "
            "[points.csv](points.csv); one row per unit: [runs.csv](runs.csv).")
 
+
+def _group_figures(page: Page, data: rd.CampaignData, out: Path, fmt: str) -> list[str]:
+    """Job time by qubits and by priority (paper Fig. 10) with their tables."""
     figures: list[str] = []
     for by, fig_no in (("qubits", "10, left"), ("priority", "10, right")):
-        name = f"job_time_by_{by}.png"
+        name = f"job_time_by_{by}.{fmt}"
         if box_by_group(data, by, out / name):
             figures.append(name)
             page.h(2, f"Job execution time by {by} (paper Fig. {fig_no})")
             page.img(name, f"job time by {by}")
+            page.p(f"Boxes: {_censored_text(data, list(data.results))}.")
             breakdown = rd.group_breakdown(data, by)
             atomic_write_text(out / f"by_{by}.csv", breakdown.to_csv())
             page.table(_breakdown_table(data, breakdown, by))
             page.p(f"Mean: across seeds of the per-seed mean, 95% CI. p25..p99: pooled over "
                    f"seeds. Full table: [by_{by}.csv](by_{by}.csv).")
+    return figures
 
+
+def _plane_figures(page: Page, data: rd.CampaignData, summary: pd.DataFrame, out: Path,
+                   fmt: str) -> list[str]:
+    """Heat maps over resource x load (paper Figs. 11-13) and job times per resource at
+    8 jobs/h (Fig. 14)."""
+    figures: list[str] = []
     for resource, (sym, _) in RESOURCES.items():
         if not _is_plane(data, resource):
             continue
@@ -318,11 +435,11 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
         # (metric, title, file, in percent, paper figure number)
         specs: list[tuple[str, str, str, bool, str | None]] = [
             ("drop_probability", f"Drop probability (%) over {sym} x load",
-             f"drop_{sym}_load.png", True, fig_drop),
+             f"drop_{sym}_load.{fmt}", True, fig_drop),
             ("avg_classical_active", f"Average classical tasks over {sym} x load",
-             f"classical_tasks_{sym}_load.png", False, "13, left" if sym == "C" else None),
+             f"classical_tasks_{sym}_load.{fmt}", False, "13, left" if sym == "C" else None),
             ("avg_quantum_tasks", f"Average quantum tasks (in service + pending) over "
-             f"{sym} x load", f"quantum_tasks_{sym}_load.png", False,
+             f"{sym} x load", f"quantum_tasks_{sym}_load.{fmt}", False,
              "13, right" if sym == "C" else None)]
         for metric, title, name, pct, paper_fig in specs:
             if heatmap(data, summary, resource, metric, title, out / name, percent=pct):
@@ -330,7 +447,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
                 page.h(2, title + (f" (paper Fig. {paper_fig})" if paper_fig else ""))
                 page.img(name, title)
     for resource, (sym, _label) in RESOURCES.items():
-        name = f"job_time_by_{sym}.png"
+        name = f"job_time_by_{sym}.{fmt}"
         at = box_by_resource(data, resource, out / name)
         if at is not None:
             figures.append(name)
@@ -346,21 +463,60 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
                               "job time p99 (h)": _ci_col(sel, "job_time_p99_s", HOUR),
                               "drop probability": _ci_col(sel, "drop_probability")})
             page.table(t)
-    if not figures:
-        page.p("No figure applies: the campaign varies no axis of the paper's figures.")
+    return figures
 
+
+def _paper_section(page: Page, data: rd.CampaignData, summary: pd.DataFrame) -> None:
+    """The paper's findings checked, only on the paper's scenario (``rd.paper_differences``):
+    elsewhere a verdict would compare unlike things; then one line says why it is left out."""
     comparison = paper_comparison(data, summary)
     if comparison is not None:
-        page.h(2, "Comparison with the paper (Section IV)")
-        page.table(comparison)
-    if notes_text is not None:
-        page.lines += [notes_text, ""]
+        differences = rd.paper_differences(data)
+        if differences:
+            page.p(f"No comparison with the paper's findings (Section IV): this run is not "
+                   f"the paper's scenario ({'; '.join(differences[:4])}).")
+        else:
+            page.h(2, "Comparison with the paper (Section IV)")
+            page.table(comparison)
+    for heading, text, table in attribution(data, summary):  # the study `paper` (issue 15)
+        page.h(2, heading)
+        page.p(text)
+        if table is not None:
+            page.table(table)
 
-    md = page.text()
-    atomic_write_text(out / "report.md", md)
-    if html:
-        atomic_write_text(out / "report.html", _to_html(md, plan.get("name", "report")))
-    return out / "report.md"
+
+def _plan_section(page: Page, root: Path, out: Path) -> None:
+    """For ``plan simulate`` outputs: its answer (plan.txt) and heat map (plan.png)."""
+    text = root / "plan.txt"
+    if not text.is_file():
+        return
+    page.h(2, "Capacity plan (hqsched plan simulate)")
+    figure = root / "plan.png"
+    if figure.is_file():
+        shutil.copyfile(figure, out / "plan.png")
+        page.img("plan.png", "capacity plan heat map")
+    page.lines += ["```", text.read_text(encoding="utf-8", errors="replace").rstrip(), "```", ""]
+    page.p("Full answer and every candidate: `plan.json` in the results directory.")
+
+
+def _provenance_section(page: Page, root: Path) -> None:
+    """Which code, environment, traces and command made the results, and this report."""
+    runs = provenance.read_runs(root)
+    if not runs:  # a several-policy simulate output keeps one record per policy directory
+        runs = next((r for d in sorted(root.iterdir()) if d.is_dir()
+                     for r in [provenance.read_runs(d)] if r), [])
+    page.h(2, "Provenance")
+    if runs:
+        page.p(f"Results made by ({len(runs)} run(s) wrote into `{root}`; the first):")
+        page.lines += [*provenance.markdown_lines(runs[0]), ""]
+        if any(r.get("mixed") for r in runs):
+            page.p("**Mixed results:** a later run resumed this directory with other code or "
+                   "traces (`--allow-mixed`); see `provenance.json`.")
+    else:
+        page.p("The results record no provenance (written by an hqsched before provenance "
+               "records).")
+    page.p("This report:")
+    page.lines += [*provenance.markdown_lines(provenance.record()), ""]
 
 
 def _breakdown_table(data: rd.CampaignData, b: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -372,7 +528,8 @@ def _breakdown_table(data: rd.CampaignData, b: pd.DataFrame, by: str) -> pd.Data
                      "completed": int(row["completed"]), "censored": int(row["censored"]),
                      "drop prob.": format_number(row["drop_probability"]),
                      "mean (h)": ci_text(row["job_time_mean_s"], row["job_time_mean_ci_low_s"],
-                                         row["job_time_mean_ci_high_s"], HOUR),
+                                         row["job_time_mean_ci_high_s"], HOUR,
+                                         "job_time_mean_s"),
                      **{f"p{p} (h)": format_number(row[f"job_time_p{p}_s"] / HOUR)
                         for p in (25, 50, 75, 95, 99)}})
     return pd.DataFrame(rows)
@@ -397,19 +554,3 @@ def _fill_in_note(page: Page, data: rd.CampaignData) -> None:
            f"lack {no_ibm or 'none'} qubits (their target mean is interpolated linearly "
            f"between neighbouring estimates); see `hqsched.instances.workload`. Results at "
            f"these sizes rest on that assumption, not on measurements.")
-
-
-def _to_html(md: str, title: str) -> str:
-    """HTML page: rendered with the `markdown` package when installed, else a <pre> wrapper."""
-    try:
-        import markdown
-        body = markdown.markdown(md, extensions=["tables"])
-    except ImportError:
-        text = html_mod.escape(md)
-        # Keep the figures visible even without a Markdown renderer.
-        body = "<pre>" + re.sub(r"!\[([^\]]*)\]\(([^)]+)\)",
-                                r'</pre><img alt="\1" src="\2"><pre>', text) + "</pre>"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-            f"<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}"
-            f"table{{border-collapse:collapse;font-size:12px}}td,th{{border:1px solid #ccc;"
-            f"padding:2px 6px}}img{{max-width:100%}}</style></head><body>{body}</body></html>\n")

@@ -38,9 +38,10 @@ def run_python(*args: str, cwd: str | Path | None = None, env: Mapping[str, str]
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` by relative path (``/``-separated), with its bytes."""
+    """Every file under ``root`` by relative path (``/``-separated), with its bytes;
+    ``provenance.json`` (date and command line of each run, not a result) left out."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+            if p.is_file() and p.name != "provenance.json"}
 
 
 # -- models ------------------------------------------------------------------

@@ -81,10 +81,10 @@ def imports_of(module: str, path: Path, known: Iterable[str]) -> set[str]:
                 anchor = anchor[:len(anchor) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
             # `from pkg import mod` imports the module pkg.mod when it exists
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
+            # (``from hqsched import __version__, progress``: the version and a module)
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known
+                       or (base, a.name) == ("hqsched", "__version__") else base
                        for a in node.names]
-            if base == "hqsched" and all(a.name == "__version__" for a in node.names):
-                targets = ["hqsched.__version__"]
         else:
             continue
         found.update(t for t in targets if t.split(".")[0] == "hqsched")

@@ -217,7 +217,8 @@ def study_cases() -> list[Case]:
                            "--processes": ["0", "-1"], "--seed": ["-1"]}.items():
         for value in values:
             cases.append(Case(f"gap {option} {value!r}", [*gap, option, value]))
-    for value in ["0", "-1", "abc", "1000000000", "0-3"]:
+    # One seed (a bare integer is one seed, as everywhere) gives no interval: refused.
+    for value in ["0", "-1", "abc", "1000000000", "n=1", "3-3"]:
         cases.append(Case(f"validate --seeds {value!r}", ["validate", "--quick", "--seeds", value]))
     plan = ["plan", "simulate", "--max-drop", "0.1", "--seeds", "0-1"]
     for option, values in {"--quantum-range": ["1-1000000", "5-1", "abc", "0-2"],
@@ -226,6 +227,23 @@ def study_cases() -> list[Case]:
                            "--batch": ["1", "abc"]}.items():
         for value in values:
             cases.append(Case(f"plan simulate {option} {value!r}", [*plan, option, value]))
+    # The expected-work guard: absurd but well-formed runs are refused before they start
+    # (events over EVENT_BUDGET, or solves at their limits over SOLVE_BUDGET_S); --yes lifts it.
+    rows = "arrival_s,qubits,priority\n" + "".join(f"{10 * i},4,1\n" for i in range(100))
+    cases += [
+        Case("validate --quick --seeds n=5000 (work)", ["validate", "--quick", "--seeds", "n=5000"]),
+        Case("gap --instances 100000 (work)", [*gap, "--instances", "100000"]),
+        Case("gap --time-limit 1d (work)", [*gap, "--time-limit", "1d"]),
+        Case("invariants --instances 100000 (work)", [*inv, "--instances", "100000"]),
+        Case("invariants --time-limit 30d (work)", [*inv, "--time-limit", "30d"]),
+        Case("invariants --time-limit 30d --yes", ["invariants", "--instances", "1",
+                                                   "--processes", "1", "--time-limit", "30d",
+                                                   "--yes"], RUNS),
+        Case("plan simulate --duration 1000d (work)", [*plan, "--duration", "1000d"]),
+        Case("simulate sampled replay x 10000 seeds (work)",
+             [*SIM[:1], "--instance", "{d}/rows.csv", "--seeds", "n=10000", "--policy", "fifo",
+              "--processes", "1"], files={"rows.csv": rows}),
+    ]
     cases += [
         Case("plan exact missing instance", ["plan", "exact", "{d}/none.json", "--delta-max",
                                              "100"]),

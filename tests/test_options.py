@@ -101,7 +101,7 @@ REFUSED = [
     (["instance", "generate", "--jobs", "3", "--iterations", "1", "--interarrival", "1e-9",
       "-o", "unused.json"], ["--interarrival", "'1e-9'"]),
     (["instance", "generate", "--jobs", "3", "--iterations", "1", "--interarrival", "10",
-      "-o", "."], ["--output", "is a directory", "instance.json"]),
+      "-o", "."], ["--out", "is a directory", "instance.json"]),
     (["plan", "simulate", "--max-drop", "0.1", "--quantum-range", "1-1000000"],
      ["--quantum-range", "'1-1000000'"]),
     (["plan", "simulate", "--max-drop", "0.1", "--quantum-range", "1-10000"],

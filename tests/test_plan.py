@@ -165,7 +165,7 @@ def test_infeasible_targets_exit_1_on_the_command_line(tmp_path, capsys):
     code = main(["plan", "simulate", "--policy", "fifo", "--duration", "12h", "--warmup", "1h",
                  "--iteration-scale", "0.2", "--interarrival", "300",
                  "--classical-range", "1-2", "--quantum-range", "1-2",
-                 "--max-mean-job-time", "1s", "--seeds", "4", "--batch", "2",
+                 "--max-mean-job-time", "1s", "--seeds", "n=4", "--batch", "2",
                  "--processes", "1", "--out", str(tmp_path / "p")])
     out = capsys.readouterr().out
     assert code == 1

@@ -152,10 +152,10 @@ def test_validate_prints_the_table_writes_csv_and_exits_zero_when_all_pass(quick
                                                                             tmp_path, capsys):
     calls = []
     monkeypatch.setattr(cli, "validate", lambda **kw: calls.append(kw) or quick_records)
-    ns = parser().parse_args(["validate", "--quick", "--seeds", "8", "--out", str(tmp_path)])
+    ns = parser().parse_args(["validate", "--quick", "--seeds", "n=8", "--out", str(tmp_path)])
     assert ns.func(ns) == 0
-    assert calls == [{"quick": True, "seeds": 8, "processes": None, "bonferroni": True,
-                      "force_progress": False}]
+    assert calls == [{"quick": True, "seeds": tuple(range(8)), "processes": None,
+                      "bonferroni": True, "force_progress": False}]
     out = capsys.readouterr().out
     assert "M/M/c Erlang-C wait" in out and f"{len(quick_records)}/{len(quick_records)} passed" in out
     with open(tmp_path / cli.CSV_NAME) as f:
@@ -173,9 +173,18 @@ def test_validate_exits_nonzero_when_a_check_fails(quick_records, monkeypatch, c
 
 
 def test_validate_refuses_fewer_than_two_seeds(capsys):
-    with pytest.raises(SystemExit):
-        parser().parse_args(["validate", "--seeds", "1"])
-    assert "at least 2 seeds" in capsys.readouterr().err
+    for one_seed in ("1", "n=1", "5"):  # a bare integer is one seed, as in every command
+        with pytest.raises(SystemExit):
+            parser().parse_args(["validate", "--seeds", one_seed])
+        assert "at least 2 seeds" in capsys.readouterr().err
+
+
+def test_validate_takes_a_seed_list_like_every_command(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "validate", lambda **kw: calls.append(kw) or [])
+    ns = parser().parse_args(["validate", "--quick", "--seeds", "0-3,7"])
+    ns.func(ns)
+    assert calls[0]["seeds"] == (0, 1, 2, 3, 7)
 
 
 @pytest.mark.slow

@@ -58,9 +58,12 @@ def test_policy_report(tmp_path):
     assert not any(n.startswith("drop_") for n in names)  # no resource x load axes
     md = (out / "report.md").read_text()
     for needle in ("![job time by qubits](job_time_by_qubits.png)",
-                   "Comparison with the paper", "Weighted: higher-priority jobs",
-                   "| fifo | 3 |"):
+                   "| fifo | 3 |", "censored (still running at the end",
+                   # scaled-down iterations and one QC: not the paper's scenario
+                   "No comparison with the paper's findings (Section IV): this run is not "
+                   "the paper's scenario (", "iteration-scale = 0.2 (paper: 1.0)"):
         assert needle in md
+    assert "## Comparison with the paper" not in md
     points = pd.read_csv(out / "points.csv", index_col=0)
     assert len(points) == 4 and (points["seeds"] == 3).all()
     assert (points["drop_probability_ci_low"] <= points["drop_probability"]).all()
@@ -82,4 +85,23 @@ def test_resource_load_report(tmp_path):
 
 def test_report_of_unfinished_dir_is_refused(tmp_path, capsys):
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
-    assert "not a campaign output directory" in capsys.readouterr().err
+    assert "not a results directory of hqsched" in capsys.readouterr().err
+
+
+def test_the_paper_comparison_is_drawn_only_on_the_papers_scenario(tmp_path):
+    from hqsched.reports import campaign_data as rd
+    from hqsched.reports.report import Page, _paper_section
+
+    data = rd.load(run(tmp_path, POLICIES, "policies"))
+    assert set(rd.paper_differences(data)) == {
+        "interarrival = 300.0 (paper: 600.0)", "quantum-computers = 1 (paper: 4)",
+        "iteration-scale = 0.2 (paper: 1.0)"}
+    # Only the run length differs from the paper's small scenario: its findings apply.
+    data.plan["fixed"] = {k: v for k, v in data.plan["fixed"].items()
+                          if k in ("duration", "warmup")}
+    assert rd.paper_differences(data) == []
+    page = Page()
+    _paper_section(page, data, rd.point_summary(data))
+    text = "\n".join(page.lines)
+    assert "## Comparison with the paper (Section IV)" in text
+    assert "Weighted: higher-priority jobs" in text

@@ -53,6 +53,7 @@ import numpy as np
 from hqsched import inputs
 from hqsched.errors import InputError
 from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units
+from hqsched.experiments.replications import SOLVE_BUDGET_S, check_solve_time
 from hqsched.formulation.checker import check_schedule
 from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.solve import solve_delays
@@ -347,18 +348,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_argument(inputs.parse_nonnegative_int), default=0,
                    help="instance k uses seed SEED + k (default 0)")
     p.add_argument("--processes", type=_argument(inputs.bounded_int(1, inputs.MAX_PROCESSES)),
-                   default=None, metavar="P",
-                   help="worker processes (default: all cores; 1 = no pool; results do not "
-                        "depend on it)")
-    p.add_argument("--time-limit", type=_argument(inputs.bounded_float(0.0, inputs.MAX_TIME_S)),
-                   default=20.0, metavar="S",
-                   help="per-solve time limit, seconds (default 20; tiny solves take < 1 s)")
+                   default=None, metavar="P", help=inputs.PROCESSES_HELP)
+    p.add_argument("--time-limit", type=_argument(inputs.parse_duration),
+                   default=20.0, metavar="T",
+                   help="per-solve time limit: 20, 20s, 1m (default 20 s; tiny solves take "
+                        "< 1 s)")
     p.add_argument("--progress", action="store_true",
                    help="show the progress bar even when stderr is not a terminal")
+    p.add_argument("--yes", action="store_true",
+                   help=f"run even if its solves may take over {SOLVE_BUDGET_S:.0f} s in all")
 
 
 def run_from_args(ns: argparse.Namespace) -> int:
     """Run and print the report; 0 if every invariant holds, 1 otherwise."""
+    if not ns.yes:  # two solves per instance (the simulations of tiny instances are cheap)
+        check_solve_time(2 * ns.instances * ns.time_limit,
+                         f"--instances {ns.instances} x 2 solves of --time-limit {ns.time_limit:g} s",
+                         "invariants", "lower --instances or --time-limit (tiny solves take < 1 s)")
     report = run_invariants(ns.instances, ns.seed, ns.processes, ns.time_limit,
                             progress=True, force_progress=ns.progress)
     print(report.format())

@@ -509,14 +509,21 @@ def run_checks(checks: Sequence[Check], seeds: Sequence[int], processes: int | N
     return finalize(estimate(checks, seeds, processes, force_progress=force_progress), bonferroni)
 
 
-def validate(quick: bool = False, seeds: int | None = None, processes: int | None = None,
-             bonferroni: bool = True, *, force_progress: bool = False) -> list[CheckRecord]:
-    """The full suite (a few minutes on 2 cores) or the quick subset (seconds)."""
-    n = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
-    if n < 2:
-        raise ValueError(f"validation needs at least 2 seeds for an interval, got {n}")
+def validate(quick: bool = False, seeds: int | Sequence[int] | None = None,
+             processes: int | None = None, bonferroni: bool = True, *,
+             force_progress: bool = False) -> list[CheckRecord]:
+    """The full suite (a few minutes on 2 cores) or the quick subset (seconds).
+
+    ``seeds``: the replications (a count n = replications 0..n-1, or their list).
+    """
+    if seeds is None:
+        seeds = QUICK_SEEDS if quick else FULL_SEEDS
+    replications = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if len(replications) < 2:
+        raise ValueError(f"validation needs at least 2 seeds for an interval, "
+                         f"got {len(replications)}")
     checks = quick_checks() if quick else full_checks()
-    return run_checks(checks, list(range(n)), processes, bonferroni,
+    return run_checks(checks, replications, processes, bonferroni,
                       force_progress=force_progress)
 
 

@@ -7,12 +7,17 @@ The public API, for notebooks and scripts (``from hqsched import ...``):
   (workloads from named distributions);
 - instance files: ``read_instance``, ``write_instance``, ``read_job_csv``,
   ``small_instance`` (a small instance drawn from the bundled traces);
-- simulation: ``SimulationConfig``, ``simulate`` (one replication),
+- simulation: ``SimulationConfig``, ``simulate`` (one replication; its
+  result's ``to_frame()`` is the per-job table as a pandas DataFrame),
   ``run_replications`` (many seeds, in parallel, optionally saved and
   resumable), ``summarize`` (mean and 95% t interval per metric across seeds),
-  ``t_interval``;
+  ``replications_table`` (one row per seed) and ``jobs_frame`` (every job of
+  every seed), all DataFrames; ``t_interval``;
 - offline optimum: ``solve`` (minimum sum of delays, what ``hqsched solve``
-  computes);
+  computes, warm-started from the simulator's best online schedule,
+  ``best_online_schedule``), ``Schedule`` (its ``to_frame()``: one row per
+  task), ``gantt_figure`` (a matplotlib Figure, drawn on an optional Axes,
+  shown inline in a notebook);
 - ``InputError``: raised for bad input; its message names the field and value.
 
 Everything else lives in the capability packages (``hqsched.planning``,
@@ -47,9 +52,15 @@ _LAZY: dict[str, str] = {
     "small_instance": "hqsched.instances.generate",
     "SimulationConfig": "hqsched.online.config",
     "simulate": "hqsched.online.engine",
+    "Policy": "hqsched.online.policies",
     "run_replications": "hqsched.experiments.replications",
     "summarize": "hqsched.experiments.statistics",
     "t_interval": "hqsched.experiments.statistics",
+    "replications_table": "hqsched.experiments.statistics",
+    "jobs_frame": "hqsched.experiments.statistics",
+    "Schedule": "hqsched.instances.schedule",
+    "best_online_schedule": "hqsched.online.instance_runs",
+    "gantt_figure": "hqsched.reports.gantt",
 }
 
 # Written out (not built from _LAZY) so that linters and type checkers read it;
@@ -58,22 +69,27 @@ __all__ = [
     "__version__", "InputError",
     "Platform", "Job", "Instance", "WorkloadSpec", "SyntheticWorkload", "Distribution",
     "read_instance", "write_instance", "read_job_csv", "small_instance",
-    "SimulationConfig", "simulate", "run_replications", "summarize", "t_interval",
+    "SimulationConfig", "simulate", "Policy", "run_replications", "summarize", "t_interval",
+    "replications_table", "jobs_frame", "Schedule", "best_online_schedule", "gantt_figure",
     "solve",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads these
     from hqsched.errors import InputError
     from hqsched.experiments.replications import run_replications
-    from hqsched.experiments.statistics import summarize, t_interval
+    from hqsched.experiments.statistics import jobs_frame, replications_table, summarize, t_interval
     from hqsched.formulation.problem import SolveResult
     from hqsched.instances.generate import small_instance
     from hqsched.instances.io import read_instance, read_job_csv, write_instance
     from hqsched.instances.model import Instance, Job, Platform
+    from hqsched.instances.schedule import Schedule
     from hqsched.instances.synthetic import Distribution, SyntheticWorkload
     from hqsched.instances.workload import WorkloadSpec
     from hqsched.online.config import SimulationConfig
     from hqsched.online.engine import simulate
+    from hqsched.online.instance_runs import best_online_schedule
+    from hqsched.online.policies import Policy
+    from hqsched.reports.gantt import gantt_figure
 
 
 def __getattr__(name: str) -> Any:
@@ -93,7 +109,7 @@ def __dir__() -> list[str]:
 
 def solve(instance: Instance, platform: Platform, *, weighted: bool = False,
           time_limit_s: float = 60.0, relax_classical: bool = False,
-          method: str = "auto", warm_start: bool = True) -> SolveResult:
+          method: str = "auto", warm_start: bool | Schedule = True) -> SolveResult:
     """The offline optimum of ``instance`` on ``platform``: the minimum sum of delays.
 
     Offline problem of MODEL.md (paper Section II-B): every job known in
@@ -106,9 +122,12 @@ def solve(instance: Instance, platform: Platform, *, weighted: bool = False,
     ``weighted``: weigh each delay by the job's priority.
     ``relax_classical``: C = infinity (classical tasks at full speed, never
     waiting), a lower bound for any serverless (processor-sharing) run.
-    ``method``: "auto" (the branch and bound when C = 1, else the MILP),
-    "bnb" or "milp". ``warm_start``: start from the best online
-    dedicated-mode schedule over all policies, as ``hqsched solve`` does.
+    ``method``: "auto" (the branch and bound when C = 1, else CP-SAT when
+    OR-Tools is installed, else the MILP), "bnb", "cpsat" or "milp".
+    ``warm_start``: True starts from the best online
+    dedicated-mode schedule over all policies (``best_online_schedule``, the
+    simulator's), as ``hqsched solve`` does; a ``Schedule`` starts from that
+    one; False from the solver's own heuristics only.
     ``time_limit_s``: wall-clock limit of the whole solve.
 
     Returns a ``SolveResult`` (``hqsched.formulation.problem``): ``status``
@@ -124,7 +143,10 @@ def solve(instance: Instance, platform: Platform, *, weighted: bool = False,
     from hqsched.formulation.solve import solve_delays
     from hqsched.online.instance_runs import best_online_schedule
 
+    given = warm_start if not isinstance(warm_start, bool) else None
     options = SolveOptions(weighted=weighted, time_limit_s=time_limit_s, method=method,
-                           warm_start_provider=best_online_schedule if warm_start else None)
+                           warm_start=given,
+                           warm_start_provider=best_online_schedule if warm_start is True
+                           else None)
     return solve_delays(instance, None if relax_classical else platform.classical_workers,
                         platform.quantum_computers, platform.worker_capacity_ops_per_s, options)

@@ -80,6 +80,9 @@ MIN_ITERATION_SCALE, MAX_ITERATION_SCALE = 1e-6, 1e6
 MAX_COST_WEIGHT = 1e15
 #: Most worker processes: more than any machine's cores; a larger value is a typo.
 MAX_PROCESSES = 1024
+#: The help of every ``--processes`` option: one default everywhere.
+PROCESSES_HELP = ("worker processes (default: all cores this process may use; 1 = no pool; "
+                  "results do not depend on it)")
 #: Most tasks of a generated offline instance (jobs x (2 x iterations + 2)):
 #: exact solvers handle hundreds; a million is tens of MB of JSON.
 MAX_INSTANCE_TASKS = 1_000_000
@@ -240,17 +243,33 @@ def count_seeds(value: Any, where: str) -> int:
     return sum(len(r) for r in _seed_ranges(value, where))
 
 
-def parse_seeds(value: Any, where: str, max_count: int = MAX_SEEDS) -> tuple[int, ...]:
-    """``0-19`` (inclusive range), ``1,5,9``, ``0-3,10``, ``n=20`` (= 0-19), or a TOML list/int.
+#: The one seed grammar of every ``--seeds`` option and ``seeds`` TOML key,
+#: quoted in their help texts.
+SEEDS_SYNTAX = ("0-19 (a range), 1,5,9 (a list), n=20 (the 20 seeds 0-19); "
+                "a bare integer N is the one seed N")
 
-    Seeds are integers in 0..``MAX_INT``; at most ``max_count`` of them
-    (counted before any is listed).
+
+def parse_seeds(value: Any, where: str, max_count: int = MAX_SEEDS,
+                min_count: int = 1) -> tuple[int, ...]:
+    """The seeds ``value`` names, in the order given (``SEEDS_SYNTAX``): ``0-19``
+    (inclusive range), ``1,5,9``, ``0-3,10``, ``n=20`` (= 0-19), a bare integer
+    ``N`` (the one seed N, never a count), or a TOML list or integer.
+
+    Every command parses its seeds here, so a seed string means the same
+    seeds everywhere. Seeds are integers in 0..``MAX_INT``; from ``min_count``
+    to ``max_count`` of them (counted before any is listed).
     """
     ranges = _seed_ranges(value, where)
     n = sum(len(r) for r in ranges)
     if n > max_count:
         raise InputError(f"{where}: {n} seeds, more than the limit of {max_count}, "
                          f"got {_show(value)}")
+    if n < min_count:
+        hint = (f"; a bare integer is one seed, n={value} names the seeds 0-{int(value) - 1}"
+                if isinstance(value, (int, str)) and str(value).strip().isdigit()
+                and int(value) >= 1 else "")
+        raise InputError(f"{where}: needs at least {min_count} seeds, got {_show(value)} "
+                         f"({n} seed{'s' if n != 1 else ''}{hint})")
     return tuple(s for r in ranges for s in r)
 
 

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from hqsched import __version__
+from hqsched import __version__, progress, provenance
+from hqsched.cli import interrupt
 from hqsched.errors import InputError
 
 #: The subcommands, in ``hqsched --help`` order: name -> (module whose
@@ -94,9 +95,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; bad input becomes ``hqsched: error: <message>`` and exit code 2."""
-    parser = build_parser()
-    ns = parser.parse_args(argv)
+    """Entry point; bad input becomes ``hqsched: error: <message>`` and exit code 2;
+    Ctrl-C ``hqsched <command>: interrupted; <what was kept>`` and exit code 130
+    (``hqsched.cli.interrupt``)."""
+    with interrupt.exit_promptly(PROG):
+        try:  # parsing imports the command's module (numpy, Pyomo, ...): seconds
+            ns = build_parser().parse_args(argv)
+        except KeyboardInterrupt:
+            interrupt.finish()
+            return 130
+        interrupt.name_command(f"{PROG} {ns.command}")
+        # Every output records the command that made it (hqsched.provenance: stdlib only).
+        provenance.set_command([PROG, *(sys.argv[1:] if argv is None else argv)])
+        quiet, always = getattr(ns, "quiet", False), getattr(ns, "progress", False) is True
+        with progress.configured(quiet=quiet, always=always and not quiet):
+            return _run(ns)
+
+
+def _run(ns: argparse.Namespace) -> int:
+    """The subcommand's ``func``, its errors turned into one line and an exit code."""
     try:
         return int(ns.func(ns) or 0)
     except InputError as exc:
@@ -113,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hqsched: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("hqsched: interrupted (finished replications are saved in --out)", file=sys.stderr)
+        interrupt.finish()
         return 130
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hqsched import inputs
+from hqsched import inputs, progress
 from hqsched.errors import InputError
 
 if TYPE_CHECKING:  # annotations only: the data model loads numpy
@@ -48,11 +48,44 @@ seed_count = argument_type(inputs.bounded_int(1, inputs.MAX_SEEDS), "seed_count"
 #: Worker capacity S (ops/s): inputs.MIN_CAPACITY..inputs.MAX_CAPACITY.
 capacity = argument_type(inputs.bounded_float(inputs.MIN_CAPACITY, inputs.MAX_CAPACITY),
                          "capacity")
-#: A time in seconds > 0 and <= inputs.MAX_TIME_S (time limits, delay bounds).
-seconds = argument_type(inputs.bounded_float(0.0, inputs.MAX_TIME_S), "seconds")
-#: A mean gap or grid step in seconds: inputs.MIN_GAP_S..inputs.MAX_TIME_S.
-gap_seconds = argument_type(inputs.bounded_float(inputs.MIN_GAP_S, inputs.MAX_TIME_S),
-                            "gap_seconds")
+#: A duration > 0 and <= inputs.MAX_TIME_S, in seconds, from ``90``, ``90s``, ``15m``,
+#: ``2h`` or ``1d`` (time limits, delay bounds): the one duration parser of every option.
+seconds = argument_type(inputs.parse_duration, "duration")
+#: A mean gap or grid step (a duration as above): inputs.MIN_GAP_S..inputs.MAX_TIME_S.
+gap_seconds = argument_type(lambda v, w: inputs.parse_duration(v, w, minimum=inputs.MIN_GAP_S),
+                            "duration")
+#: Seeds in the one grammar of ``inputs.SEEDS_SYNTAX`` (a bare integer is one seed).
+seeds = argument_type(inputs.parse_seeds, "seeds")
+#: Seeds for a confidence interval or a t bound: at least 2.
+seeds_for_interval = argument_type(lambda v, w: inputs.parse_seeds(v, w, min_count=2), "seeds")
+
+#: The unit sentence of every duration option's help.
+DURATION_UNITS = "a duration: 90 or 90s (seconds), 15m, 2h, 1d"
+#: The help of every ``--processes`` option (one default: every core, never a result change).
+PROCESSES_HELP = inputs.PROCESSES_HELP
+#: The help of every ``--quiet`` and ``--progress`` flag.
+QUIET_HELP = ("no progress bar and no notices (default: a bar with ETA on stderr when it is "
+              "a terminal, or in a notebook)")
+PROGRESS_HELP = "show the progress bar even when stderr is not a terminal (a file, a pipe)"
+
+#: Modules whose numba kernels a command compiles on a cold cache (``compile_notice``).
+SIMULATOR_KERNELS = ("hqsched.online.kernel",)
+SOLVER_KERNELS = ("hqsched.formulation.bnb",)
+
+
+def add_progress_options(parser: argparse.ArgumentParser, with_progress: bool = True) -> None:
+    """``--quiet`` (and ``--progress`` unless the command has it already): the bar rule of
+    ``hqsched.progress``, applied by ``hqsched.cli.main``."""
+    parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    if with_progress:
+        parser.add_argument("--progress", action="store_true", help=PROGRESS_HELP)
+
+
+def compile_notice(*modules: str) -> bool:
+    """Print "compiling kernels (first run only)..." if numba must compile the kernels of
+    ``modules`` (dotted names) on this run; True if it must (``hqsched.progress``)."""
+    import importlib
+    return progress.compile_notice([importlib.import_module(m) for m in modules])
 #: Priorities: a comma list of 1..inputs.MAX_PRIORITY.
 priority_list = argument_type(
     lambda v, w: inputs.parse_int_list(v, w, distinct=False, maximum=inputs.MAX_PRIORITY),

@@ -6,11 +6,22 @@ import argparse
 import sys
 import time
 
-from hqsched.cli.arguments import positive_int, processes
+from hqsched.cli import interrupt
+from hqsched.cli.arguments import (
+    PROCESSES_HELP,
+    SIMULATOR_KERNELS,
+    add_progress_options,
+    compile_notice,
+    positive_int,
+    processes,
+)
 from hqsched.errors import InputError
 from hqsched.experiments import campaign as cmp
 from hqsched.experiments.campaign_run import EXECUTORS, import_ray, run_campaign
 from hqsched.experiments.executor import check_ray_address
+from hqsched.experiments.results_store import FORMATS, require_format
+from hqsched.inputs import SEEDS_SYNTAX
+from hqsched.provenance import ALLOW_MIXED_HELP
 
 EXAMPLES = """\
 examples:
@@ -35,31 +46,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r = sub.add_parser("run", help="run (or resume) a campaign",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("campaign", metavar="FILE|NAME",
-                   help="campaign TOML file, or the name of a bundled study (small, big-q, big-c)")
+                   help="campaign TOML file, or the name of a bundled study (small, paper, "
+                        "big-q, big-c, ...: see `hqsched campaign list`)")
     r.add_argument("--out", required=True, metavar="DIR",
                    help="output directory; rerunning the same command resumes from it")
     r.add_argument("--seeds", metavar="SEEDS",
-                   help="override the file's seeds: 0-19, 1,5,9 or n=20")
+                   help=f"override the file's seeds: {SEEDS_SYNTAX}")
     r.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local processes (default) or ray (pip install 'hqsched[ray]')")
     r.add_argument("--address", metavar="ADDR",
                    help="Ray cluster: auto (a running cluster) or host:port; default: start a "
                         "local Ray instance")
     r.add_argument("--processes", type=processes, metavar="N",
-                   help="local worker processes (default: all cores; 1 = no pool); with ray "
-                        "and no --address, the CPUs of the local Ray instance")
+                   help=f"{PROCESSES_HELP}; with ray and no --address, the CPUs of the local "
+                        f"Ray instance")
     r.add_argument("--max-units", type=positive_int, default=cmp.DEFAULT_MAX_UNITS, metavar="N",
                    help=f"refuse campaigns of more units unless --yes "
                         f"(default {cmp.DEFAULT_MAX_UNITS})")
     r.add_argument("--yes", action="store_true", help="run even if larger than --max-units")
     r.add_argument("--overwrite", action="store_true",
                    help="discard results of a different campaign in --out")
-    r.add_argument("--progress", action="store_true",
-                   help="show the progress bar even when stderr is not a terminal")
+    r.add_argument("--allow-mixed", action="store_true", help=ALLOW_MIXED_HELP)
+    r.add_argument("--format", choices=FORMATS, default=None,
+                   help="per-job tables: csv or parquet (pip install 'hqsched[parquet]'); "
+                        "default: the campaign file's format, else csv")
+    add_progress_options(r)
     r.set_defaults(func=run)
 
     s = sub.add_parser("status", help="done / left / failed units of an output directory")
-    s.add_argument("out", metavar="DIR")
+    s.add_argument("out", metavar="DIR", help="the campaign's output directory (--out of "
+                                             "campaign run)")
     s.set_defaults(func=show_status)
 
     ls = sub.add_parser("list", help="list the bundled studies")
@@ -76,11 +92,15 @@ def run(ns: argparse.Namespace) -> int:
             check_ray_address(ns.address)
     elif ns.address is not None:
         raise InputError("--address: only used with --executor ray")
+    require_format(ns.format or campaign.fmt)  # parquet without pyarrow: one line, now
     print(f"campaign {campaign.name}: {len(campaign.points)} point(s) x {len(campaign.seeds)} "
           f"seed(s) = {campaign.n_units} units -> {ns.out}", file=sys.stderr)
+    interrupt.kept_in(ns.out)
+    compile_notice(*SIMULATOR_KERNELS)
     start = time.perf_counter()
     rep = run_campaign(campaign, ns.out, executor=ns.executor, processes=ns.processes,
-                       address=ns.address, overwrite=ns.overwrite, force_progress=ns.progress)
+                       address=ns.address, overwrite=ns.overwrite, force_progress=ns.progress,
+                       allow_mixed=ns.allow_mixed, fmt=ns.format)
     wall = time.perf_counter() - start
     print(f"campaign {campaign.name}: {rep.finished} unit(s) run in {wall:.1f} s, "
           f"{rep.skipped} already done, {len(rep.failed)} failed (of {rep.total}); "

@@ -7,9 +7,10 @@ bound (``hqsched.planning.exact``).
 (``hqsched.planning.simulated``). Workload and platform options have the
 names and parsers of ``hqsched simulate`` (``hqsched.experiments.scenario.OPTIONS``),
 except that C and Q are searched (``--classical-range``, ``--quantum-range``)
-and ``--seeds`` is the seed budget per candidate, where a bare integer is a
-count (``--seeds 20`` = seeds 0-19). ``--config plan.toml`` takes any of
-these options as keys (``-`` or ``_``); the command line overrides it.
+and ``--seeds`` is the seed budget per candidate (the seed syntax of every
+command: ``--seeds n=20`` = seeds 0-19; a bare integer is one seed). ``--config
+plan.toml`` takes any of these options as keys (``-`` or ``_``); the command
+line overrides it.
 
 Exit codes: 0 an answer (printed; "uncertain" is said when it is), 1 no
 candidate meets the targets (or, for exact, no proven-optimal verified
@@ -19,23 +20,35 @@ answer), 2 bad input (``hqsched: error: ...``).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hqsched.cli.arguments import check_instance_size, output_file
+from hqsched.cli import interrupt
+from hqsched.cli.arguments import (
+    QUIET_HELP,
+    SIMULATOR_KERNELS,
+    check_instance_size,
+    compile_notice,
+    output_file,
+)
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
 from hqsched.experiments.campaign_run import EXECUTORS, import_ray
+from hqsched.experiments.replications import (
+    EVENT_BUDGET,
+    check_expected_events,
+    expected_scenario_events,
+)
 from hqsched.inputs import (
     MAX_CAPACITY,
     MAX_PLAN_CANDIDATES,
     MAX_SEEDS,
     MAX_SERVERS,
     MIN_CAPACITY,
+    SEEDS_SYNTAX,
     bounded_int,
     load_toml,
     parse_choice,
@@ -52,6 +65,7 @@ from hqsched.instances.io import read_instance
 from hqsched.online.config import SimulationConfig
 from hqsched.planning.exact import OBJECTIVES, plan_exact
 from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost, plan_simulate
+from hqsched.provenance import ALLOW_MIXED_HELP
 from hqsched.reports.plan_figure import write_figure
 
 _SCN = {o.name: o for o in scn.OPTIONS}
@@ -63,15 +77,9 @@ _NOT_FOR_PLAN = {"classical-workers": "use --classical-range",
 
 
 def _budget(value: Any, where: str) -> tuple[int, ...]:
-    """A bare integer is a count (20 = seeds 0-19); else the seed syntax of simulate."""
-    if isinstance(value, int) and not isinstance(value, bool) or \
-            (isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value)):
-        n = int(value)
-        if not 2 <= n <= MAX_SEEDS:
-            raise InputError(f"{where}: the seed budget must be from 2 to {MAX_SEEDS}, "
-                             f"got {value!r}")
-        return tuple(range(n))
-    return parse_seeds(value, where)
+    """The seed budget: the seed syntax of every command (``SEEDS_SYNTAX``), at least 2
+    seeds (a t bound needs two)."""
+    return parse_seeds(value, where, min_count=2)
 
 
 def _alpha(value: Any, where: str) -> float:
@@ -95,12 +103,13 @@ PLAN_OPTIONS: dict[str, tuple[Callable[[Any, str], Any], Any, str, str | None]] 
     "cost": (parse_cost, Cost(),
              "candidate cost a*C + b*Q as \"C=a,Q=b\" (default C=1,Q=1)", "SPEC"),
     "seeds": (_budget, tuple(range(20)),
-              "seed budget per candidate: a count (20 = seeds 0-19, default) or 0-19, 1,5,9, n=20",
-              "SEEDS"),
+              f"seed budget per candidate, used in this order, at least 2: {SEEDS_SYNTAX} "
+              f"(default n=20)", "SEEDS"),
     "batch": (bounded_int(1, MAX_SEEDS), 5, "seeds per look of the sequential test (default 5, >= 2)", "N"),
     "alpha": (_alpha, 0.05, "error level of the sequential and paired tests (default 0.05)", "A"),
     "full-grid": (parse_flag, False, "evaluate every candidate at the full seed budget "
                   "(heat maps, monotonicity analysis)", None),
+    "allow-mixed": (parse_flag, False, ALLOW_MIXED_HELP, None),
     "executor": (parse_choice(EXECUTORS), "local", "local processes (default) or ray", "NAME"),
     "address": (parse_text, None,
                 "Ray cluster address (auto, host:port); default: a local Ray instance", "ADDR"),
@@ -112,7 +121,7 @@ examples:
   hqsched plan exact inst.json --minimize cost --cost "C=1,Q=3" --delta-max 15m \\
       --classical-range 1-4 --quantum-range 1-4
   hqsched plan simulate --interarrival 450 --qubits 4,6,8,10 --max-drop 0.05 \\
-      --max-p95-job-time 6h --cost "C=1,Q=20" --seeds 20 --out results/plan
+      --max-p95-job-time 6h --cost "C=1,Q=20" --seeds n=20 --out results/plan
   hqsched plan simulate --config plan.toml --full-grid --out results/plan-grid
 """
 
@@ -167,13 +176,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             continue
         help_ = o.help
         if o.name == "policy":
-            help_ = "quantum scheduling policy, one of fifo, lifo, random, weighted (default fifo)"
+            help_ = ("quantum scheduling policy, one name (default fifo: a plan sizes the "
+                     "platform for one policy, where simulate's default all compares them)")
         if o.flag:
             s.add_argument(f"--{o.name}", action="store_true", default=argparse.SUPPRESS,
                            help=help_)
         else:
             s.add_argument(f"--{o.name}", metavar=o.metavar, default=argparse.SUPPRESS,
                            help=help_)
+    s.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    s.add_argument("--yes", action="store_true",
+                   help=f"run even if expected to exceed {EVENT_BUDGET:.0e} events (hours)")
     s.set_defaults(func=run_simulate)
 
 
@@ -238,8 +251,8 @@ def _read_plan_toml(path: str) -> dict[str, tuple[Any, str]]:
                              f"{', '.join(sorted(set(PLAN_OPTIONS) | set(_SCN) - set(_NOT_FOR_PLAN)))})")
         if name in out:
             raise InputError(f"{where}: given twice (with '-' and '_')")
-        if name in _SCN and _SCN[name].is_path and isinstance(value, str):
-            value = str(p.parent / value)
+        if name in _SCN:
+            value = _SCN[name].relative_to(p.parent, value)
         out[name] = (value, where)
     return out
 
@@ -279,6 +292,24 @@ def plan_inputs(ns: argparse.Namespace) -> tuple[SimulationConfig, dict[str, Any
     return base, plan, settings
 
 
+def check_plan_work(base: SimulationConfig, p: dict[str, Any], n: int) -> None:
+    """Refuse a plan expected to exceed the event budget. Runs counted: with --full-grid
+    every candidate at every seed; else every candidate's first look (--batch seeds) and
+    the recommended point with its 4 neighbours at every seed (the search usually stops
+    sooner; an uncertain grid can take up to every candidate at every seed)."""
+    seeds = len(p["seeds"])
+    if p["full-grid"]:
+        runs, what = n * seeds, f"{n} (C, Q) candidate(s) x {seeds} seed(s)"
+    else:
+        runs = min(n * seeds, n * min(p["batch"], seeds) + min(n, 5) * seeds)
+        what = (f"{n} (C, Q) candidate(s) x a first look of {min(p['batch'], seeds)} seed(s), "
+                f"{min(n, 5)} at {seeds} seed(s)")
+    per_run = expected_scenario_events(base)
+    check_expected_events(runs * per_run, per_run, what, "plan simulate",
+                          "narrow --classical-range or --quantum-range, use fewer --seeds, "
+                          "shorten --duration or raise --interarrival")
+
+
 def run_simulate(ns: argparse.Namespace) -> int:
     base, p, settings = plan_inputs(ns)
     targets = Targets(p["max-drop"], p["max-p95-job-time"], p["max-mean-job-time"])
@@ -289,16 +320,20 @@ def run_simulate(ns: argparse.Namespace) -> int:
         import_ray()
     (c0, c1), (q0, q1) = p["classical-range"], p["quantum-range"]
     n = (c1 - c0 + 1) * (q1 - q0 + 1)
+    if not ns.yes:
+        check_plan_work(base, p, n)
     print(f"plan: {n} candidate(s) C {c0}-{c1} x Q {q0}-{q1}, up to {len(p['seeds'])} seeds "
           f"each, policy {base.policy}" + (f" -> {settings['out']}" if settings["out"] else ""),
           file=sys.stderr)
+    interrupt.kept_in(settings["out"] or None, "finished replications")
+    compile_notice(*SIMULATOR_KERNELS)
     start = time.perf_counter()
     result = plan_simulate(
         base, targets, classical_range=p["classical-range"], quantum_range=p["quantum-range"],
         cost=p["cost"], seeds=p["seeds"], batch=p["batch"], alpha=p["alpha"],
         full_grid=p["full-grid"], out=settings["out"], executor=p["executor"],
         processes=settings["processes"], address=p["address"], overwrite=settings["overwrite"],
-        progress=settings["progress"])
+        force_progress=settings["progress"], allow_mixed=p["allow-mixed"])
     if settings["out"]:
         write_figure(result, Path(settings["out"]) / "plan.png")
     print(format_report(result))

@@ -8,12 +8,32 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from hqsched.cli.arguments import processes, seed_count
-from hqsched.validation.queueing import FULL_SEEDS, QUICK_SEEDS, CheckRecord, format_records, validate
+from hqsched import provenance
+from hqsched.cli.arguments import (
+    PROCESSES_HELP,
+    SIMULATOR_KERNELS,
+    add_progress_options,
+    compile_notice,
+    processes,
+    seeds_for_interval,
+)
+from hqsched.experiments.replications import EVENT_BUDGET, check_expected_work
+from hqsched.files import atomic_write_text
+from hqsched.inputs import SEEDS_SYNTAX
+from hqsched.validation.queueing import (
+    FULL_SEEDS,
+    QUICK_SEEDS,
+    CheckRecord,
+    format_records,
+    full_checks,
+    quick_checks,
+    validate,
+)
 
 CSV_NAME = "validation.csv"
 
@@ -29,20 +49,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true",
                    help="a fast subset at moderate sizes (seconds, for CI) instead of all checks "
                         "(a few minutes on 2 cores)")
-    p.add_argument("--seeds", type=_at_least_two, default=None, metavar="N",
-                   help=f"replications per check (default {FULL_SEEDS}; {QUICK_SEEDS} with --quick)")
+    p.add_argument("--seeds", type=seeds_for_interval, default=None, metavar="SEEDS",
+                   help=f"the replications of each check, at least 2: {SEEDS_SYNTAX} (default "
+                        f"n={FULL_SEEDS}; n={QUICK_SEEDS} with --quick; each check offsets "
+                        f"them by a base of its own)")
     p.add_argument("--processes", type=processes, default=None, metavar="P",
-                   help="worker processes (default: all cores; 1 = no pool)")
-    p.add_argument("--progress", action="store_true",
-                   help="show the progress bar even when stderr is not a terminal")
+                   help=PROCESSES_HELP)
+    add_progress_options(p)
     p.add_argument("--per-check", action="store_true",
                    help="verdicts at 95%% per check instead of family-wise 95%% (Bonferroni)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"also write the table as DIR/{CSV_NAME}")
+    p.add_argument("--yes", action="store_true",
+                   help=f"run even if expected to exceed {EVENT_BUDGET:.0e} events (hours)")
     p.set_defaults(func=run)
 
 
 def run(ns: argparse.Namespace) -> int:
+    if not ns.yes:
+        checks = quick_checks() if ns.quick else full_checks()
+        n_seeds = len(ns.seeds) if ns.seeds is not None else QUICK_SEEDS if ns.quick else FULL_SEEDS
+        check_expected_work([r.config for c in checks for r in c.runs.values()], n_seeds,
+                            "validate --seeds", "use fewer --seeds")
+    compile_notice(*SIMULATOR_KERNELS)
     records = validate(quick=ns.quick, seeds=ns.seeds, processes=ns.processes,
                        bonferroni=not ns.per_check, force_progress=ns.progress)
     print(format_records(records))
@@ -54,20 +83,16 @@ def run(ns: argparse.Namespace) -> int:
 
 
 def write_csv(records: list[CheckRecord], out_dir: str | Path) -> Path:
-    """The records as ``out_dir/validation.csv`` (one row each, CheckRecord's fields)."""
+    """The records as ``out_dir/validation.csv`` (one row each, CheckRecord's fields),
+    written atomically, and the run's ``provenance.json`` beside it."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=[fl.name for fl in fields(CheckRecord)],
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in records)
     path = out / CSV_NAME
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[fl.name for fl in fields(CheckRecord)])
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in records)
+    atomic_write_text(path, text.getvalue())
+    provenance.bind(out, provenance.record(), resuming=False)  # no traces: textbook queues
     return path
 
-
-def _at_least_two(text: str) -> int:
-    value = seed_count(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"needs at least 2 seeds for a confidence interval, "
-                                         f"got {text!r}")
-    return value
