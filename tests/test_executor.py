@@ -191,7 +191,10 @@ def test_an_interrupt_in_the_driver_cancels_and_stops_the_same_way(tmp_path):
 
 
 CTRL_C_SCRIPT = textwrap.dedent("""
-    import sys
+    import signal, sys
+    # As in a terminal: a run started in the background of a script inherits SIGINT ignored
+    # (POSIX), and Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from hqsched.experiments.executor import ExecutorOptions, UnitBatch, run_units
     sys.path.insert(0, {tests!r})
     from test_executor import fail_first_block_others as block
