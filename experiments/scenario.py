@@ -125,17 +125,28 @@ class Option:
     help: str
     metavar: str | None = None
     flag: bool = False
-    is_path: bool = False
+    #: How a value read from a file in directory ``base`` names files: ``rebase(base, value)``
+    #: makes its relative paths relative to that file (None: the value names no file).
+    rebase: Callable[[Path, Any], Any] | None = None
 
     def relative_to(self, base: Path, value: Any) -> Any:
-        """A value read from a file in ``base``: a relative path option is taken relative
-        to it (a bundled trace set's name is a name, not a path)."""
-        if self.is_path and isinstance(value, str) and not is_trace_set_name(value):
-            return str(base / value)
-        if self.name == "policy" and isinstance(value, str):  # user policy files
-            return ",".join(str(base / v.strip()) if ".py:" in v else v
-                            for v in value.split(","))
+        """A value read from a file in ``base``, its relative paths taken relative to it."""
+        return value if self.rebase is None else self.rebase(base, value)
+
+
+def _rebase_path(base: Path, value: Any) -> Any:
+    """A relative file or directory path, relative to ``base`` (a bundled trace set's name is
+    a name, not a path)."""
+    if isinstance(value, str) and not is_trace_set_name(value):
+        return str(base / value)
+    return value
+
+
+def _rebase_policy_files(base: Path, value: Any) -> Any:
+    """The user policy files (``file.py:Class``) of a comma list, relative to ``base``."""
+    if not isinstance(value, str):
         return value
+    return ",".join(str(base / v.strip()) if ".py:" in v else v for v in value.split(","))
 
 
 _SERVERS = bounded_int(1, MAX_SERVERS)
@@ -158,7 +169,7 @@ OPTIONS: tuple[Option, ...] = (
            "quantum scheduling policy: a name (fifo, lifo, random, weighted, fifo-swap, las, "
            "sqf, priority, aging, srpt-oracle), a user policy file.py:Class, a comma list, "
            "paper (the paper's four: the default) or all (every registered policy); one "
-           "sub-directory and table per policy", "P"),
+           "sub-directory and table per policy", "P", rebase=_rebase_policy_files),
     Option("classical-mode", parse_choice(CLASSICAL_MODES), "serverless",
            "serverless (processor sharing, default) or dedicated (FIFO servers)", "MODE"),
     Option("qubits", parse_int_list, (4, 6, 8, 10), "qubit counts drawn uniformly (default 4,6,8,10)",
@@ -180,10 +191,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("traces", parse_traces, None,
            f"trace set: a bundled set's name ({', '.join(TRACE_SETS)}; default "
            f"{DEFAULT_TRACE_SET}) or a directory of the same CSV files", "SET|DIR",
-           is_path=True),
+           rebase=_rebase_path),
     Option("instance", parse_text, None,
            "replay a job list instead of the stochastic workload: inst.json or jobs.csv",
-           "FILE", is_path=True),
+           "FILE", rebase=_rebase_path),
     Option("duration", lambda v, w: parse_duration(v, w, allow_inf=True), 7 * 86400.0,
            "simulated time: 7d, 12h, 30m, 600s, 600, at most 1e9 s (default 7d; with "
            "--instance: until every job completes)", "T"),

@@ -134,7 +134,8 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
     if chunk_jobs < 1 or initial_slots < 1:
         raise ValueError("simulate: chunk_jobs and initial_slots must be >= 1")
     weights = priority_levels(config)
-    kernel = Kernel(kernel_params(config), weights, compiled_key(policy), slots=initial_slots)
+    kernel = Kernel(kernel_params(config, policy), weights, compiled_key(policy),
+                    slots=initial_slots)
     chunks = arrival_chunks(config, seed, weights, chunk_jobs)
     rng = stream(seed, "policy")
     out = _Records(sink, weights)
@@ -188,10 +189,9 @@ def expected_events(config: SimulationConfig) -> float:
     return config.duration_s / workload.interarrival_s * (2 * iterations + 3)
 
 
-def kernel_params(config: SimulationConfig) -> Params:
-    """The kernel's fixed parameters for ``config``."""
+def kernel_params(config: SimulationConfig, policy: Policy) -> Params:
+    """The kernel's fixed parameters for ``config`` and its resolved ``policy``."""
     p = config.platform
-    policy = config_policy(config)
     return Params.of(
         workers=p.classical_workers, capacity=p.worker_capacity_ops_per_s,
         qcs=p.quantum_computers,
