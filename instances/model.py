@@ -85,6 +85,55 @@ class Task:
         return self.work
 
 
+#: Bounds of a group's speed (relative to the reference QC) and hourly cost.
+MIN_SPEED, MAX_SPEED = 1e-6, 1e6
+MAX_COST = 1e12
+
+
+@dataclass(frozen=True)
+class QCGroup:
+    """``count`` identical QCs. ``qubits``: the largest task they can run (None: any).
+    Their speed is ``backend``'s measured estimates when given (an IBM backend name of
+    the traces), else ``speed`` (durations divide by it). ``cost_per_hour``: what one
+    QC of the group costs the operator per hour (any currency), for the planner."""
+
+    name: str
+    count: int = 1
+    qubits: int | None = None
+    speed: float = 1.0
+    backend: str | None = None
+    cost_per_hour: float = 1.0
+
+    def __post_init__(self) -> None:
+        where = f"QC group {self.name!r}"
+        if not isinstance(self.name, str) or not self.name.strip() or "," in self.name \
+                or ":" in self.name or "=" in self.name:
+            raise InputError(f"QC group: name must be a non-empty word without ',:=', "
+                             f"got {self.name!r}")
+        require_int_in(where, "count", self.count, 0, MAX_SERVERS)
+        if self.qubits is not None:
+            require_int_in(where, "qubits", self.qubits, 1, MAX_QUBITS)
+        require_number_in(where, "speed", self.speed, MIN_SPEED, MAX_SPEED)
+        require_number_in(where, "cost_per_hour", self.cost_per_hour, 0.0, MAX_COST)
+        if self.backend is not None and self.speed != 1.0:
+            raise InputError(f"{where}: give a backend or a speed, not both "
+                             f"(backend={self.backend!r}, speed={self.speed!r})")
+
+    def fits(self, qubits: int) -> bool:
+        """Whether a task of ``qubits`` qubits may run on this group's QCs."""
+        return self.qubits is None or qubits <= self.qubits
+
+
+def check_fleet(groups: tuple[QCGroup, ...]) -> None:
+    """Group names are unique and the fleet has at least one QC."""
+    names = [g.name for g in groups]
+    for name in names:
+        if names.count(name) > 1:
+            raise InputError(f"platform: QC group name {name!r} appears twice")
+    if groups and sum(g.count for g in groups) < 1:
+        raise InputError("platform: the QC groups hold no QC (every count is 0)")
+
+
 @dataclass(frozen=True)
 class Platform:
     """Capacities of the platform and its admission thresholds.
@@ -98,8 +147,20 @@ class Platform:
     quantum_computers: int = 1
     max_classical: int | None = None
     max_quantum: int | None = None
+    #: A heterogeneous quantum fleet (``instances/fleet.py``); empty: ``quantum_computers``
+    #: identical QCs (the paper's platform). When given, ``quantum_computers`` is the sum of
+    #: the groups' counts (leave it at its default or give that sum).
+    qc_groups: tuple[QCGroup, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.qc_groups:
+            object.__setattr__(self, "qc_groups", tuple(self.qc_groups))
+            check_fleet(self.qc_groups)
+            total = sum(g.count for g in self.qc_groups)
+            if self.quantum_computers not in (1, total):
+                raise InputError(f"platform: quantum_computers={self.quantum_computers} differs "
+                                 f"from the QC groups' total {total}")
+            object.__setattr__(self, "quantum_computers", total)
         require_int_in("platform", "classical_workers", self.classical_workers, 1, MAX_SERVERS)
         require_int_in("platform", "quantum_computers", self.quantum_computers, 1, MAX_SERVERS)
         for name in ("max_classical", "max_quantum"):  # None: admission control off

@@ -51,6 +51,14 @@ class SimulationConfig:
     #: ``DROP_WINDOWS``: what ``arrived``, ``accepted``, ``dropped`` and ``drop_probability``
     #: of the summary count. Every other metric (and the per-job records) covers the window.
     drop_window: str = "window"
+    #: Which free eligible QC takes a quantum task (a registered routing name; issue 17).
+    #: With identical QCs every rule picks the lowest-numbered free QC (the paper's rule).
+    routing: str = "fastest"
+    #: Runtime sessions (``Sessions``); None: no job holds a QC between its iterations.
+    sessions: Sessions | None = None
+    #: Serverless function instances with cold starts (``Lifecycle``); None: the paper's
+    #: always-warm classical capacity.
+    lifecycle: Lifecycle | None = None
 
     def __post_init__(self) -> None:
         policy = resolve_policy(self.policy_source or self.policy)
@@ -129,3 +137,52 @@ JOB_DTYPES = {"job_id": "<i8", "arrival_s": "<f8", "completion_s": "<f8", "job_t
 #: Sort keys that put per-job records in arrival order (a stored table may be
 #: in the order jobs left the system).
 JOB_ORDER = ("arrival_s", "job_id")
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Runtime sessions (issue 17; docs/platform-features.md): a job whose priority is at least
+    ``min_priority`` reserves the QC its first quantum task runs on for its next quantum
+    tasks. The session ends when the job's last quantum task ends, ``max_length_s`` after it
+    opened, or ``idle_timeout_s`` after a quantum task ended with no next one ready (s)."""
+
+    min_priority: int = 1  # 1: every job ("all"); priorities are >= 1
+    max_length_s: float = 8 * 3600.0
+    idle_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_priority, bool) or not isinstance(self.min_priority, int) \
+                or self.min_priority < 1:
+            raise InputError(f"sessions: min_priority must be an integer >= 1, "
+                             f"got {self.min_priority!r}")
+        for name in ("max_length_s", "idle_timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise InputError(f"sessions: {name} must be a time > 0 s (inf: no limit), "
+                                 f"got {value!r}")
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """Serverless function instances on the classical side (issue 17;
+    docs/platform-features.md): at most ``max_instances`` instances; a classical task with no
+    idle warm instance starts a new one (``cold_start_s`` of latency, ``cold_start_ops`` of
+    extra work), or waits for one at the maximum; an idle instance is kept warm for
+    ``keep_alive_s`` after its last task. Serverless (processor-sharing) mode only."""
+
+    max_instances: int = 1_000_000
+    cold_start_s: float = 1.0
+    cold_start_ops: float = 0.0
+    keep_alive_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_instances, bool) or not isinstance(self.max_instances, int) \
+                or not 1 <= self.max_instances <= 1_000_000:
+            raise InputError(f"lifecycle: max_instances must be an integer from 1 to 1000000, "
+                             f"got {self.max_instances!r}")
+        for name in ("cold_start_s", "cold_start_ops", "keep_alive_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 <= value < math.inf:
+                raise InputError(f"lifecycle: {name} must be a finite number >= 0, "
+                                 f"got {value!r}")

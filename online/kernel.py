@@ -66,8 +66,12 @@ from hqsched.compiled import key_caches_on_sources
 
 from .policies import KEYED, SCANNED, TASK, grow_items, policy_pop, policy_push
 
-# Task kinds in the schedule log, and the low bit of a server event's payload.
-CLASSICAL, QUANTUM = 0, 1
+# Task kinds in the schedule log; the low two bits of a server event's payload (``val = 4 *
+# slot + kind``) are one of these or an event of docs/platform-features.md: a runtime
+# session's release (SESSION_END) or a cold-started function instance ready (COLD_READY).
+CLASSICAL, QUANTUM, SESSION_END, COLD_READY = 0, 1, 2, 3
+#: Bits of a server event's payload that hold its kind.
+KIND_BITS, KIND_MASK = 2, 3
 # Slot and record status codes.
 FREE, ACTIVE, COMPLETED, DROPPED = 0, 1, 2, 3
 # Why run_events returned; RUNNING (never returned): no reason to stop yet. OVERFLOW: the
@@ -181,7 +185,7 @@ class State(NamedTuple):
     q_flat: np.ndarray  # f8: per-iteration quantum durations (s)
     slots: np.ndarray  # SLOT: one row per admitted job
     free: np.ndarray  # i8: stack of free slot numbers
-    ends: np.ndarray  # HEAP: task ends on a server (key: time), val = 2 * slot + task kind
+    ends: np.ndarray  # HEAP: task ends on a server (key: time), val = 4 * slot + kind
     shared: np.ndarray  # HEAP: processor sharing, key = tag V0 + work on the clock V, val = slot
     worker_free: np.ndarray  # bool per worker
     queue: np.ndarray  # QUEUE: dedicated mode's FIFO ring (head, length: scalars)
@@ -517,7 +521,7 @@ def run_events(p, a, rng, key):
         """The earliest task on a server ends at ``t``; a freed dedicated worker takes the
         head of the FIFO ring, a freed QC idles if no task is pending (else the caller
         hands it the policy's pick). Returns (slot, task kind, server)."""
-        j, kind = ends[0]["val"] >> 1, ends[0]["val"] & 1
+        j, kind = ends[0]["val"] >> KIND_BITS, ends[0]["val"] & KIND_MASK
         s["n_ends"] = heap_pop(ends, s["n_ends"])
         server = slots[j]["server"]
         if kind == QUANTUM:
@@ -536,7 +540,7 @@ def run_events(p, a, rng, key):
         s["queue_len"] -= 1
         c = queue[head]["slot"]
         end = occupy(slots[c], server, t, queue[head]["ops"] / p.capacity)
-        s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * c + CLASSICAL)
+        s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 4 * c + CLASSICAL)
         return j, kind, server
 
     def run_pending(j, qc, t):
@@ -548,7 +552,7 @@ def run_events(p, a, rng, key):
         duration = quantum_s(slot, slot["k"], q_flat)
         slot["attained"] += duration  # the job's quantum service, counted from the start
         end = occupy(slot, qc, t, duration)
-        s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + QUANTUM)
+        s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 4 * j + QUANTUM)
 
     def task_done(j, kind, server, t):
         """Job ``j``'s current task (``kind``, on ``server``; -1: shared) ended at ``t``: log
@@ -593,7 +597,7 @@ def run_events(p, a, rng, key):
                 worker_free[w] = False
                 s["n_free_workers"] -= 1
                 end = occupy(slot, w, t, ops / p.capacity)
-                s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + CLASSICAL)
+                s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 4 * j + CLASSICAL)
             else:
                 pos = (s["queue_head"] + s["queue_len"]) % queue.shape[0]
                 queue[pos]["slot"] = j
@@ -607,7 +611,7 @@ def run_events(p, a, rng, key):
             duration = quantum_s(slot, k, q_flat)
             slot["attained"] += duration
             end = occupy(slot, qc, t, duration)
-            s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 2 * j + QUANTUM)
+            s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 4 * j + QUANTUM)
         else:
             slot["queued_at"] = t
             return False
