@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hqsched.errors import InputError
+from hqsched.instances.fleet import check_eligible
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.schedule import Schedule
 from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.workload import WorkloadSpec
 
-from .policies import resolve_policy
+from .policies import resolve_policy, resolve_routing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,6 +73,10 @@ class SimulationConfig:
         if self.classical_mode not in CLASSICAL_MODES:
             raise InputError(f"simulation: classical_mode must be one of {CLASSICAL_MODES}, "
                              f"got {self.classical_mode!r}")
+        if self.lifecycle is not None and self.classical_mode == "dedicated":
+            raise InputError("simulation: lifecycle (function instances with cold starts) needs "
+                             "classical_mode 'serverless', got 'dedicated' (a dedicated worker "
+                             "is always warm)")
         if not (self.duration_s > 0):
             raise InputError(f"simulation: duration must be > 0 s, got {self.duration_s!r}")
         if self.workload is not None and not math.isfinite(self.duration_s):
@@ -79,6 +84,26 @@ class SimulationConfig:
         if not (0 <= self.warmup_s < self.duration_s):
             raise InputError(f"simulation: warm-up ({self.warmup_s!r} s) must be >= 0 and shorter "
                              f"than the run ({self.duration_s!r} s)")
+        self._check_fleet(policy.name)
+
+    def _check_fleet(self, policy: str) -> None:
+        """Routing resolves (kept by name); with QC groups, the policy is defined on a fleet
+        and every quantum task fits some group (docs/platform-features.md section 1)."""
+        object.__setattr__(self, "routing", resolve_routing(self.routing).name)
+        if self.sessions is not None and not isinstance(self.sessions, Sessions):
+            raise InputError(f"simulation: sessions must be a Sessions or None, "
+                             f"got {self.sessions!r}")
+        groups = self.platform.qc_groups
+        if not groups:
+            return
+        if policy == "fifo-swap":
+            raise InputError("--policy fifo-swap: defined for identical QCs only, not with QC "
+                             "groups (use fifo)")
+        if self.instance is not None:
+            check_eligible(groups, (job.qubits for job in self.instance.jobs), "instance")
+        else:
+            assert self.workload is not None
+            check_eligible(groups, self.workload.qubits, "workload")
 
 
 @dataclass

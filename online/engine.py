@@ -17,9 +17,17 @@ Classical modes
         ``now + (tag - V) / rate``, recomputed whenever ``A`` changes.
     dedicated: ``C`` non-preemptive servers of rate ``S``; a ready classical
         task waits in a FIFO queue. The lowest-numbered free server is used.
+    serverless with a lifecycle (``SimulationConfig.lifecycle``): each task runs
+        in a function instance (warm, cold-started or waited for) and shares the
+        capacity as above only while it runs (docs/platform-features.md section 3).
 
 Quantum: ``Q`` QCs, lowest-numbered free QC first; otherwise the task joins
-the policy's pending queue (``online/policies.py``).
+the policy's pending queue (``online/policies.py``). With QC groups
+(``Platform.qc_groups``) a task runs only on a QC with enough qubits, for its
+reference duration times the QC's time factor, on the free eligible QC the
+routing chooses (``SimulationConfig.routing``); with runtime sessions
+(``SimulationConfig.sessions``) a job holds its QC between iterations.
+docs/platform-features.md is the contract of both.
 
 Admission: a job arriving at ``t`` is accepted iff the number of active
 classical tasks (serverless: in the pool; dedicated: in service or queued) is
@@ -65,6 +73,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from hqsched.errors import InputError
+from hqsched.instances.fleet import time_factors
 from hqsched.instances.model import Job, TaskKind
 from hqsched.instances.schedule import Schedule, ScheduledTask
 from hqsched.instances.streams import stream
@@ -72,7 +81,7 @@ from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.instances.traces import TraceSet, load_traces
 from hqsched.instances.workload import ChainDraw, JobSampler, WorkloadSpec, poisson_draws
 
-from .config import JOB_DTYPES, JOB_FIELDS, ReplicationResult, SimulationConfig
+from .config import JOB_DTYPES, JOB_FIELDS, Lifecycle, ReplicationResult, SimulationConfig
 from .kernel import (
     ACTIVE,
     BAD_KEY,
@@ -84,10 +93,19 @@ from .kernel import (
     JOB,
     NEED_ARRIVALS,
     OVERFLOW,
+    Fleet,
     Kernel,
     Params,
 )
-from .policies import Policy, check_policy, compiled_key, resolve_policy
+from .policies import (
+    NO_QUBIT_LIMIT,
+    Policy,
+    check_policy,
+    compiled_key,
+    compiled_route,
+    resolve_policy,
+    resolve_routing,
+)
 
 #: Arrivals handed to the kernel per call (bounds the arrival data held at once).
 CHUNK_JOBS = 1024
@@ -134,8 +152,10 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
     if chunk_jobs < 1 or initial_slots < 1:
         raise ValueError("simulate: chunk_jobs and initial_slots must be >= 1")
     weights = priority_levels(config)
+    fleet = kernel_fleet(config)
+    route = None if fleet is None else compiled_route(resolve_routing(config.routing))
     kernel = Kernel(kernel_params(config, policy), weights, compiled_key(policy),
-                    slots=initial_slots)
+                    slots=initial_slots, fleet=fleet, route=route)
     chunks = arrival_chunks(config, seed, weights, chunk_jobs)
     rng = stream(seed, "policy")
     out = _Records(sink, weights)
@@ -155,6 +175,10 @@ def simulate(config: SimulationConfig, seed: int = 0, sink: RecordSink | None = 
                 f"events (worker capacity {config.platform.worker_capacity_ops_per_s:g} ops/s; "
                 "a capacity, arrival or duration too large to simulate)")
         elif code == BAD_KEY:
+            if kernel.scalars["bad_route"]:
+                raise InputError(f"--routing {config.routing}: key(qc, task) returned NaN (or "
+                                 f"raised) after {int(kernel.scalars['events'])} events (a key "
+                                 "must be a number: the free QCs have no order otherwise)")
             raise InputError(f"--policy {policy.source or policy.name}: key(task, now) returned "
                              f"NaN (or raised) after {int(kernel.scalars['events'])} events (a key must be "
                              "a number: the pending tasks have no order otherwise)")
@@ -199,7 +223,71 @@ def kernel_params(config: SimulationConfig, policy: Policy) -> Params:
         max_quantum=math.inf if p.max_quantum is None else p.max_quantum,
         dedicated=config.classical_mode == "dedicated", warmup=config.warmup_s,
         end=config.duration_s, record=config.record_schedule, policy_id=policy.policy_id,
-        randomized=policy.randomized, clairvoyant=policy.clairvoyant)
+        randomized=policy.randomized, clairvoyant=policy.clairvoyant,
+        **lifecycle_params(config.lifecycle), **quantum_params(config))
+
+
+def quantum_params(config: SimulationConfig) -> dict[str, object]:
+    """The kernel's fleet and session fields (docs/platform-features.md sections 1-2); off:
+    identical QCs, no sessions, the paper's code path."""
+    sessions = config.sessions
+    return {"fleet": bool(config.platform.qc_groups), "sessions": sessions is not None,
+            "session_min_priority": 0 if sessions is None else sessions.min_priority,
+            "session_max_length": 0.0 if sessions is None else sessions.max_length_s,
+            "session_idle_timeout": 0.0 if sessions is None else sessions.idle_timeout_s}
+
+
+def workload_qubits(config: SimulationConfig) -> list[int]:
+    """The distinct qubit counts a run's quantum tasks may have, ascending."""
+    if config.instance is not None:
+        return sorted({job.qubits for job in config.instance.jobs})
+    assert config.workload is not None  # SimulationConfig holds exactly one of them
+    return sorted(set(config.workload.qubits))
+
+
+def kernel_fleet(config: SimulationConfig) -> Fleet | None:
+    """The kernel's view of the platform's QC groups (None: identical QCs): each QC's group
+    (numbered group by group), each group's qubit limit and the time factors over the
+    workload's qubit counts (``instances/fleet.py``; IBM estimates from the run's traces, or
+    the bundled ones for an instance, loaded only if a group names a backend)."""
+    groups = config.platform.qc_groups
+    if not groups:
+        return None
+    counts = workload_qubits(config)
+    estimates = cached_traces(config.traces_dir).ibm_estimate_s \
+        if any(g.backend is not None for g in groups) else None
+    qc_group = np.repeat(np.arange(len(groups)), [g.count for g in groups])
+    limits = [NO_QUBIT_LIMIT if g.qubits is None else g.qubits for g in groups]
+    return Fleet.of(qc_group, np.asarray(limits), np.asarray(counts),
+                    time_factors(groups, counts, estimates))
+
+
+def fleet_metrics(config: SimulationConfig, kernel: Kernel, window: float) -> dict[str, float]:
+    """Busy fraction of each QC group over the window: ``qc_utilization_<name>``."""
+    area = kernel.state.fleet.area
+    return {f"qc_utilization_{g.name}": float(area[i]) / (g.count * window)
+            if window > 0 and g.count else math.nan
+            for i, g in enumerate(config.platform.qc_groups)}
+
+
+def session_metrics(st: np.void, window: float) -> dict[str, float]:
+    """Runtime-session metrics of the window (docs/platform-features.md section 2): sessions
+    opened, QC-seconds reserved with no task running, time-average QCs held."""
+    return {"sessions": float(st["sessions"]),
+            "session_idle_qc_s": float(st["area_session_idle"]),
+            "avg_quantum_reserved": float(st["area_reserved"]) / window
+            if window > 0 else math.nan}
+
+
+def lifecycle_params(life: Lifecycle | None) -> dict[str, object]:
+    """The kernel's function-instance fields (docs/platform-features.md section 3); None:
+    off, the paper's always-warm classical capacity and code path."""
+    if life is None:
+        return {"lifecycle": False, "max_instances": 0, "cold_start": 0.0,
+                "cold_start_ops": 0.0, "keep_alive": 0.0}
+    return {"lifecycle": True, "max_instances": life.max_instances,
+            "cold_start": life.cold_start_s, "cold_start_ops": life.cold_start_ops,
+            "keep_alive": life.keep_alive_s}
 
 
 def config_policy(config: SimulationConfig) -> Policy:
@@ -243,10 +331,26 @@ def _result(config: SimulationConfig, seed: int, kernel: Kernel, out: _Records,
         "events": float(events),
         "sim_end_s": end,
     }
+    if config.lifecycle is not None:  # feature metrics only when the feature is on
+        summary.update(instance_metrics(st, window))
+    if config.platform.qc_groups:
+        summary.update(fleet_metrics(config, kernel, window))
+    if config.sessions is not None:
+        summary.update(session_metrics(st, window))
     schedule = _schedule(np.concatenate(log_blocks)) if config.record_schedule else None
     memory = {"slot_capacity": kernel.capacity, "peak_active_jobs": int(st["peak_active"]),
               "state_bytes": int(peak_bytes), "job_time_bytes": int(out.time_bytes)}
     return ReplicationResult(seed, summary, out.table(), schedule, memory)
+
+
+def instance_metrics(st: np.void, window: float) -> dict[str, float]:
+    """Function-instance metrics of the window (docs/platform-features.md section 3): cold
+    starts, total delay ready-to-start (s), instance-seconds alive and their time average."""
+    area = float(st["area_inst"])
+    return {"cold_starts": float(st["cold_starts"]),
+            "instance_wait_s": float(st["instance_wait"]),
+            "warm_instance_s": area,
+            "avg_instances": area / window if window > 0 else math.nan}
 
 
 def priority_levels(config: SimulationConfig) -> np.ndarray:

@@ -9,6 +9,7 @@ instances -> formulation / online -> validation).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -24,8 +25,7 @@ def run_instance(instance: Instance, platform: Platform, policy: str,
                  classical_mode: str = "dedicated", seed: int = 0,
                  record_schedule: bool = True) -> ReplicationResult:
     """Simulate ``instance`` on ``platform`` with admission off, until every job completes."""
-    open_platform = Platform(platform.classical_workers, platform.worker_capacity_ops_per_s,
-                             platform.quantum_computers, None, None)
+    open_platform = dataclasses.replace(platform, max_classical=None, max_quantum=None)
     config = SimulationConfig(open_platform, policy=policy, classical_mode=classical_mode,
                               duration_s=math.inf, instance=instance,
                               record_schedule=record_schedule)
@@ -48,6 +48,8 @@ def best_online_schedule(instance: Instance, platform: Platform, weighted: bool 
     """The dedicated-mode schedule with the smallest sum of (weighted) delays over all policies."""
     candidates = []
     for name in sorted(POLICIES):
+        if platform.qc_groups and name == "fifo-swap":  # defined for identical QCs only
+            continue
         schedule = run_instance(instance, platform, name).schedule
         if schedule is None:  # run_instance records it; None would be an engine bug
             raise RuntimeError(f"policy {name}: the simulator returned no schedule")

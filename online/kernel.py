@@ -21,6 +21,12 @@ Its data are named, in three structures that numba accepts as arguments:
 - ``SCALARS``: counters, clocks and time integrals, one record
   (``state.scalars[0]``) read and written in place by field name.
 
+A heterogeneous QC fleet and runtime sessions (docs/platform-features.md
+sections 1-2) live in ``State.fleet`` (a ``Fleet``), slot fields
+``qcol`` / ``session_*`` / ``release_seq`` and a few scalars; their steps are
+the closures after ``pick_keyed``, compiled only when ``run_events`` gets a
+non-None ``ext`` (see its docstring: the paper's loop is compiled without them).
+
 Adding a state array is one field of ``State`` with its line in
 ``State.allocate`` (plus a rule in ``Kernel.grow`` if it is indexed by slot,
 and its local name in ``run_events`` if the loop reads it); adding a scalar
@@ -32,7 +38,9 @@ Memory is bounded by the *active* jobs, not by the run length:
   waiting time) lives in one row of ``slots``, taken from a free list at
   admission and returned when its ``post`` task ends. The processor-sharing
   heap, the dedicated FIFO ring and the policy's pending set hold slot
-  numbers and are sized by the slot capacity. When an admission finds no free
+  numbers and are sized by the slot capacity; so are the function instances
+  of a lifecycle (idle pool ring, cold starts on the server heap), which never
+  outnumber the active jobs. When an admission finds no free
   slot the loop returns ``GROW``; ``Kernel.grow`` doubles every slot-indexed
   array (linearising the rings) and the loop resumes.
 - **Arrivals in chunks.** ``jobs`` is one chunk of arrivals (arrival order).
@@ -64,7 +72,21 @@ from numba import literal_unroll, njit
 
 from hqsched.compiled import key_caches_on_sources
 
-from .policies import KEYED, SCANNED, TASK, grow_items, policy_pop, policy_push
+from .policies import (
+    FIFO,
+    KEYED,
+    LIFO,
+    QC_VIEW,
+    RANDOM,
+    ROUTINGS,
+    SCANNED,
+    TASK,
+    WEIGHTED,
+    compiled_route,
+    grow_items,
+    policy_pop,
+    policy_push,
+)
 
 # Task kinds in the schedule log; the low two bits of a server event's payload (``val = 4 *
 # slot + kind``) are one of these or an event of docs/platform-features.md: a runtime
@@ -92,11 +114,17 @@ JOB = np.dtype([("job_id", I8), ("qubits", I8), ("level", I8), ("last", I8), ("o
 JOB_FIELDS: tuple[str, ...] = tuple(JOB.names or ())  # copied field by field at admission
 #: One admitted job: its ``JOB`` fields plus the state the loop keeps
 #: (arrival ``index``, current task ``k``, ``server``, quantum ``wait`` so far,
-#: when it joined the pending queue and when its current task started, the quantum
-#: service it has received, and its total quantum work if the policy is clairvoyant; s).
+#: when it joined the pending queue (with function instances, also when its classical
+#: task became ready) and when its current task started, the quantum service it has
+#: received, and its total quantum work if the policy is clairvoyant; s).
 SLOT = np.dtype(JOB.descr + [("status", I8), ("index", I8), ("k", I8), ("server", I8),
                              ("wait", F8), ("queued_at", F8), ("task_start", F8),
-                             ("attained", F8), ("quantum_total", F8)])
+                             ("attained", F8), ("quantum_total", F8),
+                             # Fleet: the column of its qubit count in the time-factor table.
+                             # Sessions: the QC its session holds (-1: none), when the session
+                             # opened (s), the seq of its live release event (-1: none).
+                             ("qcol", I8), ("session_qc", I8), ("session_open", F8),
+                             ("release_seq", I8)])
 #: One finished job (completed or dropped in the window); ``index`` = arrival order.
 RECORD = np.dtype([("index", I8), ("job_id", I8), ("qubits", I8), ("priority", I8),
                    ("iterations", I8), ("status", I8), ("arrival", F8), ("completion", F8),
@@ -128,12 +156,27 @@ SCALARS = np.dtype([
     ("V", F8), ("t_v", F8), ("rate", F8),
     # Time integrals of the counts (task-seconds) up to last_t; end of the measured window.
     ("last_t", F8), ("area_c", F8), ("area_qs", F8), ("area_qp", F8), ("end", F8),
+    # Function instances (lifecycle): cold starts under way, idle warm instances in the pool
+    # ring (oldest release at pool_head), cold starts and instance wait (s) of tasks ready in
+    # the window, live instances integrated (instance-seconds) up to inst_t.
+    ("n_starting", I8), ("n_idle", I8), ("pool_head", I8), ("cold_starts", I8),
+    ("instance_wait", F8), ("area_inst", F8), ("inst_t", F8),
+    # Fleet and sessions (docs/platform-features.md): sessions open, of them those with no
+    # task running, sessions opened in the window, their integrals (QC-seconds); a routing
+    # key was NaN (the loop stops with BAD_KEY).
+    ("n_reserved", I8), ("n_session_idle", I8), ("sessions", I8), ("area_reserved", F8),
+    ("area_session_idle", F8), ("bad_route", np.bool_),
     # Whether arrival chunks may follow the current one.
     ("more", np.bool_)])
 
 #: Rows of the record buffer and of the schedule log buffer between drains.
 RECORD_BUFFER = 1024
 LOG_BUFFER = 16384
+#: Free entries the server heap keeps before each event when sessions are on (else GROW):
+#: one event pushes at most a freed QC's next task, a session release, the job's next task
+#: and a cold start while popping one. Stale releases (docs/platform-features.md section 2)
+#: stay in the heap until their time, so with sessions the heap grows on demand.
+EVENT_ROOM = 4
 
 
 class Params(NamedTuple):
@@ -152,6 +195,23 @@ class Params(NamedTuple):
     policy_id: int  # the quantum policy (online/policies.py)
     randomized: bool  # whether it draws one uniform per pick
     clairvoyant: bool  # whether a key policy may see remaining work
+    # A heterogeneous QC fleet (docs/platform-features.md section 1; off: identical QCs, the
+    # paper's code path) and runtime sessions (section 2): jobs of priority >= session_min_priority
+    # hold their QC between iterations, up to session_max_length (s) or session_idle_timeout (s)
+    # after a quantum task ended with no next one ready.
+    fleet: bool
+    sessions: bool
+    session_min_priority: int
+    session_max_length: float
+    session_idle_timeout: float
+    # Serverless function instances (docs/platform-features.md section 3; off: the paper's
+    # always-warm capacity and code path): at most max_instances, cold-start latency (s) and
+    # extra work (ops), keep-alive of an idle instance (s).
+    lifecycle: bool
+    max_instances: int
+    cold_start: float
+    cold_start_ops: float
+    keep_alive: float
 
     @classmethod
     def of(cls, **fields: object) -> Params:
@@ -175,6 +235,34 @@ class Pending(NamedTuple):
     view: np.ndarray  # TASK (1,)
 
 
+class Fleet(NamedTuple):
+    """A heterogeneous QC fleet (docs/platform-features.md section 1), as the loop reads it.
+    With identical QCs (``Params.fleet`` False) the arrays are empty and never read."""
+
+    qc_group: np.ndarray  # i8 per QC: its group (QCs are numbered group by group)
+    group_qubits: np.ndarray  # i8 per group: largest task it runs (policies.NO_QUBIT_LIMIT)
+    qubit_counts: np.ndarray  # i8, ascending: the workload's distinct qubit counts
+    factors: np.ndarray  # f8 (groups, counts): duration on the group / reference duration
+    busy: np.ndarray  # i8 per group: QCs running a task
+    area: np.ndarray  # f8 per group: busy QC-seconds in the window so far
+    view: np.ndarray  # QC_VIEW (1,): the one record a routing key is computed on
+
+    @classmethod
+    def of(cls, qc_group: np.ndarray, group_qubits: np.ndarray, qubit_counts: np.ndarray,
+           factors: np.ndarray) -> Fleet:
+        """The fleet's arrays, typed as the loop is compiled for; nothing busy yet."""
+        groups = len(group_qubits)
+        return cls(np.asarray(qc_group, dtype=I8), np.asarray(group_qubits, dtype=I8),
+                   np.asarray(qubit_counts, dtype=I8),
+                   np.ascontiguousarray(factors, dtype=F8),
+                   np.zeros(groups, I8), np.zeros(groups), np.zeros(1, QC_VIEW))
+
+    @classmethod
+    def identical(cls) -> Fleet:
+        """No fleet: identical QCs (empty arrays of the same types)."""
+        return cls.of(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, 0)))
+
+
 class State(NamedTuple):
     """Every array of the run: what the loop carries between calls, and the priority table."""
 
@@ -188,34 +276,45 @@ class State(NamedTuple):
     ends: np.ndarray  # HEAP: task ends on a server (key: time), val = 4 * slot + kind
     shared: np.ndarray  # HEAP: processor sharing, key = tag V0 + work on the clock V, val = slot
     worker_free: np.ndarray  # bool per worker
-    queue: np.ndarray  # QUEUE: dedicated mode's FIFO ring (head, length: scalars)
+    queue: np.ndarray  # QUEUE: FIFO ring of tasks waiting for a dedicated worker or, with a
+    #                    lifecycle, for a function instance (head, length: scalars)
     qc_free: np.ndarray  # bool per QC
     pending: Pending
+    fleet: Fleet  # the QC fleet (empty with identical QCs)
     records: np.ndarray  # RECORD output buffer
     log: np.ndarray  # LOG output buffer (empty unless params.record)
+    pool: np.ndarray  # f8 ring: release times of idle warm instances (lifecycle; else empty)
 
     @classmethod
-    def allocate(cls, params: Params, level_weight: np.ndarray, slots: int) -> State:
+    def allocate(cls, params: Params, level_weight: np.ndarray, slots: int,
+                 fleet: Fleet | None = None) -> State:
         """An empty system with ``slots`` slots: every server idle, no arrival yet."""
         scalars = np.zeros(1, SCALARS)
         s = scalars[0]
         s["n_free_workers"], s["n_free_qcs"], s["n_free"] = params.workers, params.qcs, slots
         s["rate"] = params.capacity
         s["last_t"] = params.warmup  # the time averages integrate from here
+        s["inst_t"] = params.warmup
         s["more"] = True
         levels = len(level_weight)
+        # Function instances never outnumber the active jobs (a new one starts only when every
+        # other is busy or starting, for a job of its own), so the idle pool and the cold
+        # starts on the server heap (one per starting instance) are sized by the slots.
+        instances = slots if params.lifecycle else 0
         return cls(
             scalars=scalars, level_weight=np.ascontiguousarray(level_weight, dtype=I8),
             jobs=np.zeros(0, JOB), it_flat=np.zeros(0), q_flat=np.zeros(0),
             slots=np.zeros(slots, SLOT),
             free=np.arange(slots - 1, -1, -1, dtype=I8),  # a stack: slot 0 is taken first
-            ends=np.zeros(params.workers + params.qcs + 1, HEAP), shared=np.zeros(slots, HEAP),
+            ends=np.zeros(params.workers + params.qcs + 1 + instances, HEAP),
+            shared=np.zeros(slots, HEAP),
             worker_free=np.ones(params.workers, np.bool_), queue=np.zeros(slots, QUEUE),
             qc_free=np.ones(params.qcs, np.bool_),
             pending=Pending(np.zeros((levels, slots), I8), np.zeros(levels, I8), np.zeros(2, I8),
                             np.zeros(slots, HEAP), np.zeros(1, TASK)),
+            fleet=Fleet.identical() if fleet is None else fleet,
             records=np.zeros(RECORD_BUFFER, RECORD),
-            log=np.zeros(LOG_BUFFER if params.record else 0, LOG))
+            log=np.zeros(LOG_BUFFER if params.record else 0, LOG), pool=np.zeros(instances))
 
 
 # ---------------------------------------------------------------------------
@@ -360,6 +459,8 @@ def admit_into(slot, job, index):
     slot["wait"] = 0.0
     slot["attained"] = 0.0
     slot["quantum_total"] = math.nan
+    slot["session_qc"] = -1  # a reused slot's old release events are stale (seq differs)
+    slot["release_seq"] = -1
 
 
 @njit(cache=True)
@@ -450,7 +551,117 @@ def close_window(p, s):
 
 
 @njit(cache=True)
-def run_events(p, a, rng, key):
+def integrate_quantum_features(s, t, busy, area):
+    """Extend the fleet's and sessions' integrals to ``t``: busy QC-seconds per group, QCs
+    held by a session, and of them those running no task (QC-seconds). Called before
+    ``integrate_counts``, which moves ``last_t``."""
+    if t > s["last_t"]:
+        dt = t - s["last_t"]
+        s["area_reserved"] += s["n_reserved"] * dt
+        s["area_session_idle"] += s["n_session_idle"] * dt
+        for g in range(busy.shape[0]):
+            area[g] += busy[g] * dt
+
+
+@njit(cache=True)
+def stale_release(ends, slots):
+    """Whether the earliest server event is a session release made stale: its job's next
+    quantum task started on the session in time, the session ended otherwise, or the
+    slot was freed (and reused). A live release's ``seq`` is kept in its job's slot."""
+    val = ends[0]["val"]
+    if val & KIND_MASK != SESSION_END:
+        return False
+    return slots[val >> KIND_BITS]["release_seq"] != ends[0]["seq"]
+
+
+@njit(cache=True)
+def close_session(s, slot):
+    """``slot``'s session ends (its QC is freed by the caller)."""
+    s["n_reserved"] -= 1
+    slot["session_qc"] = -1
+    slot["release_seq"] = -1
+
+
+@njit(cache=True)
+def join_shared(p, s, shared, slot, j, t, ops):
+    """Job ``j``'s classical task (in ``slot``) starts at ``t`` with ``ops`` of work: it joins
+    processor sharing, the virtual clock brought to ``t`` at the old rate first."""
+    slot["task_start"] = t
+    slot["server"] = -1
+    s["n_classical"] += 1
+    s["V"] += s["rate"] * (t - s["t_v"])
+    s["t_v"] = t
+    s["rate"] = shared_rate(p, s["n_classical"])
+    s["n_shared"] = heap_push(shared, s["n_shared"], s["V"] + ops, next_seq(s), j)
+
+
+@njit(cache=True)
+def queue_put(queue, s, j, ops):
+    """Job ``j``'s classical task (``ops`` of work) waits at the tail of the FIFO ring."""
+    pos = (s["queue_head"] + s["queue_len"]) % queue.shape[0]
+    queue[pos]["slot"] = j
+    queue[pos]["ops"] = ops
+    s["queue_len"] += 1
+
+
+@njit(cache=True)
+def queue_take(queue, s):
+    """Take the head off the FIFO ring; returns its index (its row stays readable until the
+    next ``queue_put``)."""
+    head = s["queue_head"]
+    s["queue_head"] = (head + 1) % queue.shape[0]
+    s["queue_len"] -= 1
+    return head
+
+
+# How a ready classical task gets a function instance (lifecycle): an idle warm one, a new
+# cold-started one, or none yet (it waits in the FIFO ring).
+WARM, COLD, WAIT = 0, 1, 2
+
+
+@njit(cache=True)
+def new_instance(p, s, t):
+    """A classical task ready at ``t`` finds no idle warm instance: a new one starts while
+    fewer than ``max_instances`` live (COLD, counted if ``t`` is in the window), else the task
+    waits (WAIT). Live = running + starting (no idle one is left)."""
+    if s["n_classical"] + s["n_starting"] < p.max_instances:
+        if t >= p.warmup:
+            s["cold_starts"] += 1
+        return COLD
+    return WAIT
+
+
+@njit(cache=True)
+def count_wait(p, s, slot, t):
+    """``slot``'s classical task gets its instance at ``t``: the delay since it became ready
+    counts in ``instance_wait`` if it became ready in the window."""
+    if slot["queued_at"] >= p.warmup:
+        s["instance_wait"] += t - slot["queued_at"]
+
+
+@njit(cache=True)
+def count_instances(s, t):
+    """Extend the live instances' integral (instance-seconds) to ``t``; from the warm-up on."""
+    if t > s["inst_t"]:
+        s["area_inst"] += (s["n_classical"] + s["n_starting"] + s["n_idle"]) * (t - s["inst_t"])
+        s["inst_t"] = t
+
+
+@njit(cache=True)
+def integrate_instances(p, s, pool, t):
+    """Bring the pool and the live instances' integral to ``t``: idle instances whose keep-alive
+    ended before ``t`` (release + keep_alive < t: one ready at that very instant still finds
+    its instance) leave from the bottom of the ring, each at its expiry time, oldest first.
+    Expiry changes no task's timing, so it needs no event: it is found at the next one."""
+    while s["n_idle"] > 0 and pool[s["pool_head"]] + p.keep_alive < t:
+        count_instances(s, pool[s["pool_head"]] + p.keep_alive)
+        s["pool_head"] = (s["pool_head"] + 1) % pool.shape[0]
+        s["n_idle"] -= 1
+    count_instances(s, t)
+
+
+@njit(cache=True)
+def run_events(p, a, rng, key, route, ext):
     """Advance the simulation until it ends or needs the caller; returns why.
 
     ``p``: Params, ``a``: State, ``rng``: the run's policy stream, ``key``: a key
@@ -462,7 +673,16 @@ def run_events(p, a, rng, key):
     empty one with ``more`` False), ``GROW`` (an admission needs a free slot),
     ``FLUSH`` (drain ``records`` / ``log``), ``OVERFLOW`` (time left float64's
     range; the run cannot go on, see ``overflowed``) or ``BAD_KEY`` (a key policy's
-    key was NaN; the run cannot go on). Every return except the last two is between
+    key, or the routing's, was NaN; the run cannot go on). ``route``: the fleet's routing
+    key (``policies.compiled_route``; called only with ``p.fleet``). ``ext``: None with
+    identical QCs and no sessions, else ``a.fleet`` (any value): every fleet/session step
+    sits under ``if ext is not None``, a test numba decides when it compiles (dead-branch
+    pruning on an argument typed None), so the paper's loop is compiled without that code.
+    Measured why: with the code present but skipped by a runtime flag, key policies ran 25%
+    slower (LLVM optimises the larger loop worse). A run with a fleet or sessions uses a
+    second compiled version of this function. ``GROW`` also asks for a
+    larger server heap when sessions may leave stale release events in it (``EVENT_ROOM``).
+    Every return except the last two is between
     events, with all state saved, so the next call continues the same run.
     """
     # The state under local names, read once per call (see "Compiled code" above).
@@ -470,7 +690,9 @@ def run_events(p, a, rng, key):
     jobs, slots, free, records, log = a.jobs, a.slots, a.free, a.records, a.log
     ends, shared, queue, worker_free, qc_free = a.ends, a.shared, a.queue, a.worker_free, a.qc_free
     items, counts, meta, pheap, view = a.pending
+    qc_group, group_qubits, qubit_counts, factors, group_busy, group_area, qc_view = a.fleet
     weights, it_flat, q_flat = a.level_weight, a.it_flat, a.q_flat
+    pool = a.pool
 
     def pause_reason():
         """Why to hand back to the caller before the next event, or RUNNING. Checked
@@ -479,6 +701,8 @@ def run_events(p, a, rng, key):
             return FLUSH
         if s["next_job"] == jobs.shape[0] and s["more"]:
             return NEED_ARRIVALS
+        if ext is not None and p.sessions and s["n_ends"] + EVENT_ROOM > ends.shape[0]:
+            return GROW  # stale session releases fill the server heap: Kernel.grow widens it
         return RUNNING
 
     def arrive(t, admit):
@@ -504,17 +728,42 @@ def run_events(p, a, rng, key):
         admit_into(slots[j], job, s["arrivals"] - 1)
         if p.clairvoyant:
             slots[j]["quantum_total"] = total_quantum_s(slots[j], q_flat)
+        if ext is not None and p.fleet:
+            slots[j]["qcol"] = np.searchsorted(qubit_counts, job["qubits"])
         return j
 
     def finish_shared(t):
         """The processor-sharing task with the smallest tag ends at ``t``: the virtual clock
-        reaches its tag and the rate is recomputed. Returns its job's slot."""
+        reaches its tag and the rate is recomputed. With function instances, its instance
+        goes at once to the head of the FIFO ring (that task starts now, warm) or idles
+        warm, before the ended task's job moves on. Returns its job's slot."""
         j = shared[0]["val"]
         s["V"] = shared[0]["key"]
         s["t_v"] = t
         s["n_shared"] = heap_pop(shared, s["n_shared"])
         s["n_classical"] -= 1
         s["rate"] = shared_rate(p, s["n_classical"])
+        if p.lifecycle:
+            if s["queue_len"] > 0:
+                head = queue_take(queue, s)
+                c = queue[head]["slot"]
+                count_wait(p, s, slots[c], t)
+                join_shared(p, s, shared, slots[c], c, t, queue[head]["ops"])
+            else:  # it idles, warm, on top of the pool ring (releases ascend from the bottom)
+                pool[(s["pool_head"] + s["n_idle"]) % pool.shape[0]] = t
+                s["n_idle"] += 1
+        return j
+
+    def cold_ready(t):
+        """A cold-started instance is ready at ``t`` (the server heap's top): its task starts,
+        with the cold start's extra work. Returns its job's slot."""
+        j = ends[0]["val"] >> KIND_BITS
+        s["n_ends"] = heap_pop(ends, s["n_ends"])
+        s["n_starting"] -= 1
+        slot = slots[j]
+        count_wait(p, s, slot, t)
+        ops = classical_ops(slot, slot["k"], it_flat) + p.cold_start_ops
+        join_shared(p, s, shared, slot, j, t, ops)
         return j
 
     def finish_on_server(t):
@@ -576,33 +825,54 @@ def run_events(p, a, rng, key):
 
     def start_task(j, t):
         """Job ``j`` moves on to its next task at ``t``. Classical (``pre`` = 0, iterations
-        odd, ``post`` = last): it joins processor sharing, or takes the lowest idle dedicated
-        worker, or waits in the FIFO ring. Quantum (even): the lowest idle QC; returns False
-        if every QC is busy (the caller gives the task to the policy)."""
+        odd, ``post`` = last): it joins processor sharing (with function instances: in a warm
+        one now, in a cold-started one when it is ready, or it waits for one in the FIFO
+        ring), or takes the lowest idle dedicated worker, or waits in the FIFO ring. Quantum
+        (even): the lowest idle QC; returns False if every QC is busy (the caller gives the
+        task to the policy)."""
         slot = slots[j]
         k = slot["k"] + 1
         slot["k"] = k
         if k & 1 or k == 0:
             ops = classical_ops(slot, k, it_flat)
-            slot["task_start"] = t
-            s["n_classical"] += 1
-            if not p.dedicated:
+            if p.lifecycle:
+                slot["queued_at"] = t  # ready: its instance wait counts from here
+                how = WARM
+                if s["n_idle"] > 0:  # the most recently freed (LIFO reuse): the ring's top
+                    s["n_idle"] -= 1
+                else:
+                    how = new_instance(p, s, t)
+                if how == WAIT:
+                    queue_put(queue, s, j, ops)
+                elif how == COLD and p.cold_start > 0.0:
+                    s["n_starting"] += 1
+                    s["n_ends"] = heap_push(ends, s["n_ends"], t + p.cold_start, next_seq(s),
+                                            4 * j + COLD_READY)
+                else:  # warm, or a cold start without latency: it starts now
+                    extra = p.cold_start_ops if how == COLD else 0.0
+                    join_shared(p, s, shared, slot, j, t, ops + extra)
+            elif not p.dedicated:  # join_shared written out: the call cost ~30% here (measured)
+                slot["task_start"] = t
+                s["n_classical"] += 1
                 s["V"] += s["rate"] * (t - s["t_v"])  # the virtual clock so far, at the old rate
                 s["t_v"] = t
                 s["rate"] = shared_rate(p, s["n_classical"])
                 slot["server"] = -1
                 s["n_shared"] = heap_push(shared, s["n_shared"], s["V"] + ops, next_seq(s), j)
-            elif s["n_free_workers"] > 0:
-                w = lowest_free(worker_free)
-                worker_free[w] = False
-                s["n_free_workers"] -= 1
-                end = occupy(slot, w, t, ops / p.capacity)
-                s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 4 * j + CLASSICAL)
             else:
-                pos = (s["queue_head"] + s["queue_len"]) % queue.shape[0]
-                queue[pos]["slot"] = j
-                queue[pos]["ops"] = ops
-                s["queue_len"] += 1
+                slot["task_start"] = t
+                s["n_classical"] += 1  # in service or queued (admission)
+                if s["n_free_workers"] > 0:
+                    w = lowest_free(worker_free)
+                    worker_free[w] = False
+                    s["n_free_workers"] -= 1
+                    end = occupy(slot, w, t, ops / p.capacity)
+                    s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s),
+                                            4 * j + CLASSICAL)
+                else:
+                    queue_put(queue, s, j, ops)
+        elif ext is not None:
+            return False  # the loop places it (place_quantum: a closure, see "Compiled code")
         elif s["n_free_qcs"] > 0:
             qc = lowest_free(qc_free)
             qc_free[qc] = False
@@ -655,6 +925,220 @@ def run_events(p, a, rng, key):
             items[0, i] = items[0, i + 1]
         return j
 
+    # Fleet and sessions (docs/platform-features.md sections 1-2). Only these modes call
+    # the closures below; the identical-QC path above never does.
+
+    def start_on(j, qc, t):
+        """Job ``j``'s current quantum task starts on ``qc`` at ``t``: its duration is the
+        reference duration times the QC's factor; a session job holding no session opens
+        one on ``qc``."""
+        slot = slots[j]
+        base = quantum_s(slot, slot["k"], q_flat)
+        duration = base
+        if p.fleet:
+            g = qc_group[qc]
+            duration = base * factors[g, slot["qcol"]]
+            group_busy[g] += 1
+        slot["attained"] += base  # quantum service in reference seconds (what keys see)
+        s["n_service"] += 1
+        if p.sessions and slot["session_qc"] < 0 \
+                and weights[slot["level"]] >= p.session_min_priority:
+            slot["session_qc"] = qc
+            slot["session_open"] = t
+            s["n_reserved"] += 1
+            if t >= p.warmup:
+                s["sessions"] += 1
+        end = occupy(slot, qc, t, duration)
+        s["n_ends"] = heap_push(ends, s["n_ends"], end, next_seq(s), 4 * j + QUANTUM)
+
+    def route_free(j):
+        """The free QC eligible for job ``j``'s ready task with the smallest routing key,
+        ties to the lowest number (``view`` describes the task); -1: none; -2: a NaN key."""
+        slot = slots[j]
+        v = qc_view[0]
+        best, best_key = -1, math.inf
+        for qc in range(qc_free.shape[0]):
+            g = qc_group[qc]
+            if not qc_free[qc] or slot["qubits"] > group_qubits[g]:
+                continue
+            v["number"], v["group"], v["qubits"] = qc, g, group_qubits[g]
+            v["factor"] = factors[g, slot["qcol"]]
+            k = route(v, view[0])
+            if math.isnan(k):
+                return -2
+            if best < 0 or k < best_key:
+                best, best_key = qc, k
+        return best
+
+    def start_quantum(j, t):
+        """Job ``j``'s quantum task is ready at ``t``: on its session's QC at once, else on
+        a free eligible QC (routing; identical QCs: the lowest free). False: it waits."""
+        slot = slots[j]
+        slot["queued_at"] = t
+        if p.sessions and slot["session_qc"] >= 0:  # the reserved QC: no queue, no policy
+            slot["release_seq"] = -1  # its release event, if any, is stale from now on
+            s["n_session_idle"] -= 1
+            start_on(j, slot["session_qc"], t)
+            return True
+        if s["n_free_qcs"] == 0:
+            return False
+        if not p.fleet:
+            qc = lowest_free(qc_free)
+        else:
+            describe_task(view[0], slot, weights[slot["level"]], q_flat, p.clairvoyant)
+            qc = route_free(j)
+            if qc == -2:
+                s["bad_route"] = True
+                return True
+            if qc < 0:
+                return False
+        qc_free[qc] = False
+        s["n_free_qcs"] -= 1
+        start_on(j, qc, t)
+        return True
+
+    def hold_in_fleet(j, t):
+        """Fleet: job ``j``'s task waits. Every policy's pending tasks are kept in push
+        order in ``pheap`` (key: a KEYED policy's key, fixed at push). False: NaN key."""
+        s["pushes"] += 1
+        k = task_key(j, t) if p.policy_id == KEYED else 0.0
+        n = counts[0]
+        pheap[n]["key"], pheap[n]["seq"], pheap[n]["val"] = k, s["pushes"], j
+        counts[0] = n + 1
+        return not math.isnan(k)
+
+    def place_quantum(j, t):
+        """Fleet or sessions: job ``j``'s quantum task (``start_task`` returned False) starts
+        or joins the policy's pending set. Returns RUNNING, or BAD_KEY (a NaN key)."""
+        if start_quantum(j, t):
+            return BAD_KEY if s["bad_route"] else RUNNING
+        s["n_pending"] += 1
+        if p.fleet:
+            return RUNNING if hold_in_fleet(j, t) else BAD_KEY
+        if p.policy_id < KEYED:
+            policy_push(p.policy_id, items, counts, meta, j, slots[j]["level"], weights)
+            return RUNNING
+        return RUNNING if hold_keyed(j, t) else BAD_KEY
+
+    def nth_eligible(cap, n_eligible, total, u):
+        """Index in ``pheap`` of the random pick among the pending tasks of at most ``cap``
+        qubits: the floor(u n)-th eligible (random), or where ``u * total`` falls in the
+        eligible tasks' cumulative priorities in push order (weighted)."""
+        target = int(u * n_eligible) if p.policy_id == RANDOM else -1
+        x, start, seen, last = u * total, 0.0, 0, -1
+        for i in range(counts[0]):
+            j = pheap[i]["val"]
+            if slots[j]["qubits"] > cap:
+                continue
+            last = i
+            if p.policy_id == RANDOM:
+                if seen == target:
+                    return i
+                seen += 1
+            else:
+                start += weights[slots[j]["level"]]
+                if x < start:
+                    return i
+        return last  # rounding: u * total reached the total
+
+    def pick_for(qc, t):
+        """Fleet: the pending task eligible on ``qc`` that the policy picks at ``t``, taken
+        out of the push-ordered set; -1 if none is eligible, -2 if a key is NaN."""
+        cap = group_qubits[qc_group[qc]]
+        chosen, n_eligible, total, best_key = -1, 0, 0.0, math.inf
+        for i in range(counts[0]):
+            j = pheap[i]["val"]
+            if slots[j]["qubits"] > cap:
+                continue
+            n_eligible += 1
+            total += weights[slots[j]["level"]]
+            if p.policy_id == FIFO:
+                chosen = i
+                break
+            if p.policy_id == LIFO:
+                chosen = i
+            elif p.policy_id >= KEYED:
+                k = pheap[i]["key"] if p.policy_id == KEYED else task_key(j, t)
+                if math.isnan(k):
+                    return -2
+                if chosen < 0 or k < best_key:
+                    chosen, best_key = i, k
+        if n_eligible == 0:
+            return -1
+        if p.policy_id == RANDOM or p.policy_id == WEIGHTED:
+            chosen = nth_eligible(cap, n_eligible, total, rng.random())
+        j = pheap[chosen]["val"]
+        counts[0] -= 1
+        for i in range(chosen, counts[0]):  # keep push order
+            pheap[i]["key"], pheap[i]["seq"] = pheap[i + 1]["key"], pheap[i + 1]["seq"]
+            pheap[i]["val"] = pheap[i + 1]["val"]
+        return j
+
+    def qc_freed(qc, t):
+        """``qc`` is free at ``t`` (a task or a session ended): it runs the policy's pick
+        among the pending tasks eligible on it, or idles. False: a NaN key."""
+        if s["n_pending"] > 0:
+            if p.fleet:
+                picked = pick_for(qc, t)
+            elif p.policy_id < KEYED:
+                u = rng.random() if p.randomized else 0.0
+                picked = policy_pop(p.policy_id, items, counts, meta, weights, u)
+            else:
+                picked = pick_keyed(t)
+                picked = -2 if picked < 0 else picked
+            if picked == -2:
+                return False
+            if picked >= 0:
+                s["n_pending"] -= 1
+                slots[picked]["wait"] += t - slots[picked]["queued_at"]
+                start_on(picked, qc, t)
+                return True
+        qc_free[qc] = True
+        s["n_free_qcs"] += 1
+        return True
+
+    def quantum_ended(j, qc, t):
+        """Job ``j``'s quantum task on ``qc`` ended at ``t``. A session keeps ``qc``
+        reserved unless this was the job's last quantum task or the session is past its
+        length; the reserved QC gets a release event at the earlier of ``t + idle_timeout``
+        and ``opened + max_length`` (none if both are infinite). Else ``qc`` is freed.
+        False: a NaN key."""
+        slot = slots[j]
+        if p.fleet:
+            group_busy[qc_group[qc]] -= 1
+        if p.sessions and slot["session_qc"] == qc:
+            expires = slot["session_open"] + p.session_max_length
+            if slot["k"] + 1 == slot["last"] or t >= expires:
+                close_session(s, slot)
+            else:
+                s["n_session_idle"] += 1
+                release = min(t + p.session_idle_timeout, expires)
+                if release < math.inf:
+                    seq = next_seq(s)
+                    slot["release_seq"] = seq
+                    s["n_ends"] = heap_push(ends, s["n_ends"], release, seq,
+                                            4 * j + SESSION_END)
+                return True
+        return qc_freed(qc, t)
+
+    def quantum_event(t):
+        """Fleet or sessions: the server heap's top, a quantum task's end or a live session
+        release at ``t``, is popped and applied (``quantum_ended``). Returns (slot of the job
+        whose task ended, or -1 for a release; its QC; False if a key was NaN). One call
+        site for every way a QC is freed keeps the loop's code small (all closures are
+        inlined, and code size slows the identical-QC loop down: measured)."""
+        j, kind = ends[0]["val"] >> KIND_BITS, ends[0]["val"] & KIND_MASK
+        s["n_ends"] = heap_pop(ends, s["n_ends"])
+        slot = slots[j]
+        if kind == SESSION_END:  # the job is in a classical step: its QC is freed
+            qc = slot["session_qc"]
+            s["n_session_idle"] -= 1
+            close_session(s, slot)
+            return -1, qc, qc_freed(qc, t)
+        qc = slot["server"]
+        s["n_service"] -= 1
+        return j, qc, quantum_ended(j, qc, t)
+
     code = RUNNING
     while True:
         code = pause_reason()
@@ -666,6 +1150,9 @@ def run_events(p, a, rng, key):
         if overflowed(p, s, t):
             code = OVERFLOW
             break
+        if ext is not None and p.sessions and source == SERVER and stale_release(ends, slots):
+            s["n_ends"] = heap_pop(ends, s["n_ends"])  # discarded: not an event
+            continue
         if t >= p.end:
             code = DONE
             break
@@ -674,7 +1161,14 @@ def run_events(p, a, rng, key):
             code = GROW
             break
         s["events"] += 1
+        if ext is not None:
+            integrate_quantum_features(s, t, group_busy, group_area)
         integrate_counts(s, t)
+        if p.lifecycle:  # expiries are rare: test for one here, as calls cost (measured)
+            if s["n_idle"] > 0 and pool[s["pool_head"]] + p.keep_alive < t:
+                integrate_instances(p, s, pool, t)
+            else:
+                count_instances(s, t)
         # Apply the event; ``j`` is the slot of the job that arrived or whose task ended.
         if source == ARRIVAL:
             j = arrive(t, admit)
@@ -682,6 +1176,15 @@ def run_events(p, a, rng, key):
         elif source == SHARED:
             j = finish_shared(t)
             moves_on = task_done(j, CLASSICAL, -1, t)
+        elif p.lifecycle and ends[0]["val"] & KIND_MASK == COLD_READY:
+            j = cold_ready(t)
+            moves_on = False
+        elif ext is not None and ends[0]["val"] & KIND_MASK != CLASSICAL:
+            j, server, picked_ok = quantum_event(t)
+            if not picked_ok:
+                code = BAD_KEY
+                break
+            moves_on = j >= 0 and task_done(j, QUANTUM, server, t)
         else:
             j, kind, server = finish_on_server(t)
             if kind == QUANTUM and s["n_pending"] > 0:  # the freed QC takes the policy's pick
@@ -697,14 +1200,23 @@ def run_events(p, a, rng, key):
             moves_on = task_done(j, kind, server, t)
         # The job moves on to its next task; if it must wait for a QC, the policy holds it.
         if moves_on and not start_task(j, t):
-            s["n_pending"] += 1
-            if p.policy_id < KEYED:
-                policy_push(p.policy_id, items, counts, meta, j, slots[j]["level"], weights)
-            elif not hold_keyed(j, t):
-                code = BAD_KEY
-                break
+            if ext is not None:
+                code = place_quantum(j, t)
+                if code != RUNNING:
+                    break
+            else:
+                s["n_pending"] += 1
+                if p.policy_id < KEYED:
+                    policy_push(p.policy_id, items, counts, meta, j, slots[j]["level"], weights)
+                elif not hold_keyed(j, t):
+                    code = BAD_KEY
+                    break
     if code == DONE:
+        if ext is not None and not math.isinf(p.end):
+            integrate_quantum_features(s, p.end, group_busy, group_area)
         close_window(p, s)
+        if p.lifecycle:  # idle instances count until they expire or the window ends
+            integrate_instances(p, s, pool, s["end"])
     return code
 
 
@@ -717,10 +1229,12 @@ class Kernel:
     between calls (new arrivals, more slots, draining the output buffers)."""
 
     def __init__(self, params: Params, level_weight: np.ndarray, key: Any,
-                 slots: int = 64) -> None:
+                 slots: int = 64, fleet: Fleet | None = None, route: Any = None) -> None:
         self.params = params
         self.key = key  # the policy's compiled key (policies.compiled_key)
-        self.state = State.allocate(params, level_weight, max(int(slots), 1))
+        # The fleet's routing key (policies.compiled_route); never called with identical QCs.
+        self.route = compiled_route(ROUTINGS["fastest"]) if route is None else route
+        self.state = State.allocate(params, level_weight, max(int(slots), 1), fleet)
 
     @property
     def scalars(self) -> np.void:
@@ -739,7 +1253,8 @@ class Kernel:
 
     def run(self, rng: np.random.Generator) -> int:
         """Run the loop from where it stopped; returns why it stopped (``DONE``, ...)."""
-        return int(run_events(self.params, self.state, rng, self.key))
+        ext = self.state.fleet if self.params.fleet or self.params.sessions else None
+        return int(run_events(self.params, self.state, rng, self.key, self.route, ext))
 
     def add_chunk(self, jobs: np.ndarray | None, it_flat: np.ndarray, q_flat: np.ndarray) -> None:
         """Replace the used-up chunk by ``jobs`` (``JOB``, offsets into this chunk's
@@ -767,8 +1282,12 @@ class Kernel:
         s["next_job"] = 0
 
     def grow(self) -> None:
-        """Double the slot capacity, keeping every slot-indexed structure's content and order."""
+        """Double the slot capacity, keeping every slot-indexed structure's content and order;
+        or, if the loop asked for room on the server heap (sessions), double that heap."""
         a, s = self.state, self.scalars
+        if self.params.sessions and int(s["n_ends"]) + EVENT_ROOM > len(a.ends):
+            self.state = a._replace(ends=_widened(a.ends[:int(s["n_ends"])], 2 * len(a.ends)))
+            return
         old = self.capacity
         new = 2 * old
         assert s["n_free"] == 0, "grow only when every slot is taken"
@@ -781,13 +1300,26 @@ class Kernel:
         pending = a.pending
         items = grow_items(self.params.policy_id, pending.items, pending.counts, pending.meta,
                            new)
-        heap = pending.heap[:int(pending.counts[0])] if self.params.policy_id == KEYED else \
-            pending.heap[:0]
+        # A KEYED policy's heap, or (fleet) every policy's push-ordered list, is kept.
+        kept = self.params.policy_id == KEYED or self.params.fleet
+        heap = pending.heap[:int(pending.counts[0])] if kept else pending.heap[:0]
         self.state = a._replace(
             slots=np.concatenate([a.slots, np.zeros(new - old, SLOT)]), free=free,
             shared=_widened(a.shared[:int(s["n_shared"])], new),
             queue=_widened(a.queue[ring], new),
             pending=pending._replace(items=items, heap=_widened(heap, new)))
+        if self.params.lifecycle:
+            self._grow_instances(new - old)
+
+    def _grow_instances(self, more: int) -> None:
+        """Room for ``more`` function instances (they never outnumber the slots): the idle
+        pool ring, copied oldest first, and the server heap (one cold start per instance)."""
+        a, s = self.state, self.scalars
+        ring = (int(s["pool_head"]) + np.arange(int(s["n_idle"]))) % len(a.pool)
+        s["pool_head"] = 0
+        self.state = a._replace(
+            pool=_widened(a.pool[ring], len(a.pool) + more),
+            ends=_widened(a.ends[:int(s["n_ends"])], len(a.ends) + more))
 
     def take_records(self) -> np.ndarray:
         """The finished jobs' records written since the last call (``RECORD``), emptied."""

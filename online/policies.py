@@ -554,20 +554,144 @@ def _reason(exc: Exception) -> str:
 
 
 class _FieldsAsAttributes:
-    """``task.quantum_s`` on a ``TASK`` record element outside numba (``NUMBA_DISABLE_JIT``)."""
+    """``task.quantum_s`` on a ``TASK`` (or ``QC_VIEW``) record element outside numba
+    (``NUMBA_DISABLE_JIT``)."""
 
     def __init__(self, record: Any) -> None:
         self._record = record
 
     def __getattr__(self, name: str) -> Any:
-        if name not in (TASK.names or ()):
-            raise AttributeError(f"the task has no field {name!r}")
+        if name not in (self._record.dtype.names or ()):
+            what = "task" if self._record.dtype == TASK else "QC"
+            raise AttributeError(f"the {what} has no field {name!r}")
         return self._record[name]
 
 
 def _no_key(task: Any, now: float) -> float:
     """The key passed with an array policy: never called."""
     return math.nan
+
+
+# ---------------------------------------------------------------------------
+# Routing (docs/platform-features.md section 1): which free QC takes a ready quantum task.
+
+#: What a routing key sees of one free QC eligible for the task: its number (QCs are
+#: numbered group by group), its group's index and qubit capacity (``NO_QUBIT_LIMIT``: a
+#: group without a limit) and the task's time factor on it (duration / reference duration).
+QC_VIEW = np.dtype([("number", I8), ("group", I8), ("qubits", I8), ("factor", F8)])
+#: ``QC_VIEW.qubits`` of a group that runs any task (``QCGroup.qubits = None``).
+NO_QUBIT_LIMIT = 1_000_001
+#: The compiled type of a routing key: ``key(qc, task) -> float``.
+ROUTE_SIGNATURE = types.float64(from_dtype(QC_VIEW), from_dtype(TASK))
+
+
+class Routing:
+    """Which free QC takes a quantum task that becomes ready (heterogeneous fleet only).
+
+    Subclass it and define ``key(qc, task) -> float`` (a static method compiled by numba
+    like a policy's key): among the free QCs eligible for ``task`` (a ``TASK`` record), the
+    one with the smallest key takes it, ties to the lowest-numbered QC. ``qc`` is a
+    ``QC_VIEW`` record. A NaN key stops the run with an error, as a policy's does.
+    """
+
+    name: str = ""
+    description: str = ""
+    source: str | None = None
+
+    @staticmethod
+    def key(qc: Any, task: Any) -> float:
+        raise NotImplementedError("a Routing subclass defines key(qc, task)")
+
+
+class FastestFree(Routing):
+    """The free eligible QC on which the task runs shortest."""
+
+    name = "fastest"
+    description = "the free eligible QC that runs the task fastest"
+
+    @staticmethod
+    def key(qc: Any, task: Any) -> float:
+        return qc.factor
+
+
+class SmallestFree(Routing):
+    """The free eligible QC with the fewest qubits (keep large QCs for large tasks), then
+    the fastest: ``qubits + f / (1 + f)`` orders by qubits, then factor (``f / (1 + f)``
+    is in [0, 1) and increasing in ``f``)."""
+
+    name = "smallest"
+    description = "the free eligible QC with the fewest qubits, then the fastest"
+
+    @staticmethod
+    def key(qc: Any, task: Any) -> float:
+        return qc.qubits + qc.factor / (1.0 + qc.factor)
+
+
+class LowestFree(Routing):
+    """The lowest-numbered free eligible QC (every key equal: the tie rule decides)."""
+
+    name = "lowest"
+    description = "the lowest-numbered free eligible QC"
+
+    @staticmethod
+    def key(qc: Any, task: Any) -> float:
+        return 0.0
+
+
+#: Routing registry: name -> routing (built-ins; ``resolve_routing`` adds user classes).
+ROUTINGS: dict[str, Routing] = {r.name: r for r in (FastestFree(), SmallestFree(), LowestFree())}
+
+
+def resolve_routing(routing: str | Routing | type[Routing]) -> Routing:
+    """The routing meant by a registered name, a ``Routing`` subclass or instance (a class
+    given from Python is registered under its name)."""
+    if isinstance(routing, type) and issubclass(routing, Routing):
+        routing = routing()
+    if isinstance(routing, Routing):
+        if not routing.name or not isinstance(routing.name, str):
+            raise InputError(f"--routing {type(routing).__name__}: the routing needs a class "
+                             f"attribute name = \"...\"")
+        if type(routing).key is Routing.key:
+            raise InputError(f"--routing {routing.name}: the routing defines no key(qc, task) "
+                             f"static method")
+        taken = ROUTINGS.get(routing.name)
+        if taken is not None and taken is not routing and type(taken) is not type(routing):
+            raise InputError(f"--routing: the name {routing.name!r} is taken by another routing")
+        ROUTINGS[routing.name] = routing
+        return routing
+    if not isinstance(routing, str) or routing not in ROUTINGS:
+        raise InputError(f"--routing: unknown routing {routing!r} (choose from "
+                         f"{', '.join(ROUTINGS)}, or pass a hqsched.Routing subclass)")
+    return ROUTINGS[routing]
+
+
+#: Compiled routing keys of this process, by routing object.
+_COMPILED_ROUTES: dict[int, tuple[Routing, Any]] = {}
+
+
+def compiled_route(routing: Routing) -> Any:
+    """The routing's key as the loop calls it: a numba C callback (built-ins cached on
+    disk, user keys compiled per process and NaN on error, as ``compiled_key``), or the
+    Python function under ``NUMBA_DISABLE_JIT``."""
+    key = type(routing).key
+    if numba_config.DISABLE_JIT:
+        return lambda qc, task: key(_FieldsAsAttributes(qc), _FieldsAsAttributes(task))
+    hit = _COMPILED_ROUTES.get(id(routing))
+    if hit is not None and hit[0] is routing:
+        return hit[1]
+    try:
+        if type(routing).__module__ == __name__:
+            compiled = cfunc(ROUTE_SIGNATURE, cache=True)(key)
+        else:
+            compiled = cfunc(ROUTE_SIGNATURE)(_nan_on_error(njit(error_model="numpy")(key)))
+    except Exception as exc:
+        raise InputError(
+            f"--routing {routing.source or routing.name}: key(qc, task) cannot be compiled by "
+            f"numba ({_reason(exc)}); a key may use arithmetic, math functions, constants, "
+            f"njit functions, the QC fields {', '.join(QC_VIEW.names or ())} and the task "
+            f"fields") from None
+    _COMPILED_ROUTES[id(routing)] = (routing, compiled)
+    return compiled
 
 
 class PendingQueue:

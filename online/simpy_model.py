@@ -28,16 +28,33 @@ The model (section names are MODEL.md's):
   writes one record per job that completes or is dropped in the window and
   reports jobs still active at the end as censored (``_summary``).
 
+The features of docs/platform-features.md (issue 17), each off by default
+(off, the code above runs as it did, and ``tests/test_features_differential.py``
+checks them against the kernel):
+
+- Section 1, a QC fleet: ``Fleet`` (QC numbering, eligibility, time factors
+  from ``instances/fleet.py``, the routing rule: ``ROUTINGS`` or a user
+  ``Routing``'s key) and ``FleetPending`` (the policy's pick among the tasks
+  eligible on the freed QC, in the order they became pending).
+- Section 2, runtime sessions: ``Session``, held by its job; kept, released
+  and closed by ``QuantumComputers.keep`` / ``release`` / ``close``. A release
+  event made stale is skipped without counting as an event.
+- Section 3, function instances: ``Instances`` in front of
+  ``ProcessorSharing`` (warm reuse, cold starts as ready events, the FIFO
+  queue at the maximum, lazy keep-alive expiry in ``Instances.advance``).
+
 Same-instant order (the kernel's, ``online/engine.py``): a processor-sharing
-completion first, then task ends on a server in the order they were
-scheduled, then the arrival; every consequence of one of these *primary*
-events (a freed server taking its next task, the job moving on) happens
-before the next primary event. SimPy processes events in
-``(time, priority, insertion)`` order, so primary events carry the ranks
-``PS_END < SERVER_END < ARRIVAL``, all above SimPy's own ``URGENT`` /
-``NORMAL`` (process starts and ``succeed``), which therefore run first: the
-consequences. A server end is scheduled when its task starts, as in the
-kernel, so SimPy's insertion order is the kernel's tie order.
+completion first, then task ends (and session releases, cold-start ready
+events) on a server in the order they were scheduled, then the arrival;
+every consequence of one of these *primary* events (a freed server taking
+its next task, the job moving on) happens before the next primary event.
+SimPy processes events in ``(time, priority, insertion)`` order, so primary
+events carry the ranks ``PS_END < SERVER_END < ARRIVAL``, all above SimPy's
+own ``URGENT`` / ``NORMAL`` (process starts and ``succeed``), which therefore
+run first: the consequences. A server event is scheduled where the kernel
+schedules it (a task end when the task starts, a session release when a
+quantum task ends, a cold start's ready event when its task becomes ready),
+so SimPy's insertion order is the kernel's tie order.
 
 Floating point: every time is formed by the kernel's formula (task end
 ``start + duration``; processor sharing ``t_v + (tag - V) / rate``) and
@@ -60,13 +77,15 @@ import simpy
 from simpy.events import EventPriority
 
 from hqsched.errors import InputError
-from hqsched.instances.model import TaskKind
+from hqsched.instances.fleet import check_eligible, time_factors
+from hqsched.instances.model import QCGroup, TaskKind
 from hqsched.instances.schedule import Schedule, ScheduledTask
 from hqsched.instances.streams import stream
 
-from .config import JOB_FIELDS, ReplicationResult, SimulationConfig
+from . import policies
+from .config import JOB_FIELDS, Lifecycle, ReplicationResult, Sessions, SimulationConfig
 from .engine import arrival_chunks, priority_levels
-from .policies import ArrayPolicy, Policy, resolve_policy
+from .policies import NO_QUBIT_LIMIT, ArrayPolicy, Policy, resolve_policy
 
 #: Tie ranks of the primary events at one instant (SimPy's URGENT = 0, NORMAL = 1 come first).
 PS_END, SERVER_END, ARRIVAL = EventPriority(2), EventPriority(3), EventPriority(4)
@@ -128,7 +147,8 @@ class Job:
     quantum_s: list[float]  # duration of each quantum iteration (s)
     quantum_total: float  # sum of quantum_s, formed as the kernel forms it (``_jobs``)
     wait: float = 0.0  # quantum waiting time so far (s)
-    attained: float = 0.0  # quantum service started so far (s)
+    attained: float = 0.0  # quantum service started so far (reference s)
+    session: Session | None = None  # the runtime session it holds, if any
 
     @property
     def iterations(self) -> int:
@@ -154,6 +174,7 @@ class Task:
     server: int = -1
     queued_at: float = math.nan
     view: Any = None  # what a key policy sees of it (``task_view``)
+    ready_at: float = math.nan  # a classical task with instances: when it became ready
 
 
 def job_life(model: Model, job: Job) -> Generator[simpy.Event, Any, None]:
@@ -187,22 +208,32 @@ class ProcessorSharing:
         self.tags: list[tuple[float, int, Task]] = []  # heap on (tag, join order)
         self.joins = itertools.count()
         self.alarm: simpy.Event | None = None
+        self.instances: Instances | None = None  # function instances with cold starts, if on
 
     def per_task_rate(self) -> float:
         n = self.model.classical_active
         return self.capacity if n <= self.workers else self.capacity * self.workers / n
 
     def run(self, job: Job, k: int, ops: float) -> simpy.Event:
-        """Task ``k`` of ``job`` joins the pool now; returns the event of its end."""
+        """Task ``k`` of ``job`` is ready now: it joins the pool (without instances, or
+        through ``Instances``); returns the event of its end."""
+        task = Task(job, k, ops, self.model.env.event())
+        if self.instances is None:
+            self.join(task)
+        else:
+            self.instances.ready(task)
+        return task.done
+
+    def join(self, task: Task) -> None:
+        """``task`` starts now with ``task.work`` ops."""
         env = self.model.env
-        task = Task(job, k, ops, env.event(), start=env.now)
+        task.start = env.now
         self.clock += self.rate * (env.now - self.clock_at)  # the clock so far, at the old rate
         self.clock_at = env.now
         self.model.classical_active += 1
         self.rate = self.per_task_rate()
-        heapq.heappush(self.tags, (self.clock + ops, next(self.joins), task))
+        heapq.heappush(self.tags, (self.clock + task.work, next(self.joins), task))
         self.set_alarm()
-        return task.done
 
     def set_alarm(self) -> None:
         """Wake up at the next end (never before ``t_v``: rounding)."""
@@ -223,6 +254,8 @@ class ProcessorSharing:
         model.classical_active -= 1
         self.rate = self.per_task_rate()
         self.set_alarm()
+        if self.instances is not None:
+            self.instances.freed()
         model.task_ended(task, TaskKind.CLASSICAL)
 
 
@@ -261,6 +294,82 @@ class DedicatedWorkers:
         else:
             self.idle.add(task.server)
         model.task_ended(task, TaskKind.CLASSICAL)
+
+
+class Instances:
+    """Serverless function instances (docs/platform-features.md section 3): a ready classical
+    task takes the most recently freed idle warm instance, or cold-starts a new one (ready
+    ``cold_start_s`` later with ``cold_start_ops`` more work) while fewer than
+    ``max_instances`` exist, or waits in a FIFO queue. An idle instance is gone
+    ``keep_alive_s`` after its task ended (a task ready at exactly that instant still finds
+    it); expiry is found lazily, and ``advance`` integrates the live count up to each expiry.
+    """
+
+    def __init__(self, model: Model, pool: ProcessorSharing, lifecycle: Lifecycle) -> None:
+        self.model, self.pool, self.life = model, pool, lifecycle
+        self.idle: deque[float] = deque()  # when each idle instance was freed, oldest first
+        self.working = 0  # instances starting or running a task
+        self.queue: deque[Task] = deque()  # tasks waiting for an instance at the maximum
+        # Metrics over the window: live instances integrated from ``last_t``.
+        self.cold_starts, self.wait_s, self.area = 0, 0.0, 0.0
+        self.last_t = model.warmup
+
+    @property
+    def live(self) -> int:
+        return self.working + len(self.idle)
+
+    def advance(self, t: float) -> None:
+        """Bring the live count and its integral to ``t``: idle instances whose keep-alive
+        ended before ``t`` leave the count at their expiry, in time order."""
+        while self.idle and self.idle[0] + self.life.keep_alive_s < t:
+            self.integrate(self.idle[0] + self.life.keep_alive_s)
+            self.idle.popleft()
+        self.integrate(t)
+
+    def integrate(self, t: float) -> None:
+        if t > self.last_t:
+            self.area += self.live * (t - self.last_t)
+            self.last_t = t
+
+    def ready(self, task: Task) -> None:
+        """``task`` is ready now (``advance`` has run at this instant: the idle ones are warm)."""
+        model = self.model
+        now = model.env.now
+        task.ready_at = now
+        if self.idle:
+            self.idle.pop()  # the most recently freed
+            self.working += 1
+            self.start(task)
+        elif self.live < self.life.max_instances:
+            self.working += 1
+            self.cold_starts += now >= model.warmup
+            task.work += self.life.cold_start_ops
+            if self.life.cold_start_s > 0:
+                At(model.env, now + self.life.cold_start_s, SERVER_END,
+                   lambda _: self.cold_ready(task))
+            else:  # no latency: no ready event, it starts now
+                self.start(task)
+        else:
+            self.queue.append(task)
+
+    def cold_ready(self, task: Task) -> None:
+        """A cold-started instance is ready: its task starts (a primary event)."""
+        self.model.begin_event()
+        self.start(task)
+
+    def start(self, task: Task) -> None:
+        if task.ready_at >= self.model.warmup:
+            self.wait_s += self.model.env.now - task.ready_at
+        self.pool.join(task)
+
+    def freed(self) -> None:
+        """A task in an instance ended now: the instance goes to the head of the queue, or
+        idles (before the ended task's job moves on)."""
+        if self.queue:
+            self.start(self.queue.popleft())
+        else:
+            self.working -= 1
+            self.idle.append(self.model.env.now)
 
 
 # ---------------------------------------------------------------------------
@@ -410,12 +519,141 @@ def task_view(task: Task, clairvoyant: bool) -> SimpleNamespace:
         remaining_quantum_s=job.quantum_total - job.attained if clairvoyant else math.nan)
 
 
-class QuantumComputers:
-    """``Q`` QCs, one task each, never preempted. A ready task takes the lowest-numbered idle
-    QC, or waits in the policy's pending set; a freed QC runs the policy's pick."""
+class Fleet:
+    """A heterogeneous quantum fleet (docs/platform-features.md section 1): QCs numbered group
+    by group, eligibility by qubits, time factors, and the routing rule's key.
 
-    def __init__(self, model: Model, qcs: int, policy: Policy, pending: PendingSet) -> None:
+    ``routing`` is a built-in name of ``ROUTINGS`` or an object with a static
+    ``key(qc, task)`` (a ``Routing``); ``qc`` is ``qc_view``'s namespace."""
+
+    def __init__(self, groups: tuple[QCGroup, ...], routing: Any,
+                 estimates: dict[tuple[int, str], float] | None) -> None:
+        self.groups, self.estimates = groups, estimates
+        self.group_of = [g for g, group in enumerate(groups) for _ in range(group.count)]
+        self.routing = routing
+        self.factors: dict[int, list[float]] = {}  # qubits -> factor per group
+
+    def factor(self, qc: int, qubits: int) -> float:
+        """How many times longer QC ``qc`` takes than the reference QC at ``qubits``."""
+        if qubits not in self.factors:
+            check_eligible(self.groups, [qubits], "simulation (simpy)")
+            self.factors[qubits] = time_factors(self.groups, [qubits], self.estimates)[:, 0].tolist()
+        return self.factors[qubits][self.group_of[qc]]
+
+    def eligible(self, qc: int, task: Task) -> bool:
+        return self.groups[self.group_of[qc]].fits(task.job.qubits)
+
+    def duration(self, qc: int, task: Task) -> float:
+        """Task ``task`` on QC ``qc`` (s): its reference duration times the QC's factor."""
+        return task.work * self.factor(qc, task.job.qubits)
+
+    def qc_view(self, qc: int, task: Task) -> SimpleNamespace:
+        """What a routing key reads of QC ``qc`` for ``task`` (``policies.QC_VIEW``)."""
+        g = self.group_of[qc]
+        group = self.groups[g]
+        return SimpleNamespace(number=qc, group=g, qubits=NO_QUBIT_LIMIT if group.qubits is None
+                               else group.qubits, factor=self.factor(qc, task.job.qubits))
+
+    def route(self, idle: set[int], task: Task, clairvoyant: bool) -> int | None:
+        """The free eligible QC with the smallest routing key, ties to the lowest number;
+        None if no free QC may run ``task``."""
+        best: tuple[Any, int] | None = None
+        view = None
+        for qc in sorted(idle):
+            if not self.eligible(qc, task):
+                continue
+            if isinstance(self.routing, str):
+                key = ROUTINGS[self.routing](self.qc_view(qc, task))
+            else:
+                view = view or task_view(task, clairvoyant)
+                key = (float(self.routing.key(self.qc_view(qc, task), view)),)
+            if best is None or key < best[0]:
+                best = (key, qc)
+        return None if best is None else best[1]
+
+
+#: The built-in routing rules' keys of a free eligible QC (smallest first; ties to the
+#: lowest-numbered QC).
+ROUTINGS: dict[str, Callable[[SimpleNamespace], tuple[float, ...]]] = {
+    "fastest": lambda qc: (qc.factor,),
+    "smallest": lambda qc: (qc.qubits, qc.factor),  # keep large QCs for large tasks
+    "lowest": lambda qc: (0.0,),
+}
+
+
+class FleetPending:
+    """The pending quantum tasks with a fleet: one list in the order they became pending; a
+    freed QC takes the policy's choice among the tasks eligible on it (section 1, "Picking")."""
+
+    def __init__(self, policy: Policy) -> None:
+        if policy.name == "fifo-swap":
+            raise InputError("--policy fifo-swap: defined for identical QCs only (not with "
+                             "QC groups)")
+        self.policy = policy
+        self.keyed = None if isinstance(policy, ArrayPolicy) else ByKey(policy)
+        self.entries: list[tuple[float, Task]] = []
+
+    def push(self, task: Task, now: float) -> None:
+        """A static key is computed once, here; a dynamic one at each pick."""
+        key = math.nan
+        if self.keyed is not None and not self.policy.dynamic:
+            key = self.keyed.key(task, now)
+        self.entries.append((key, task))
+
+    def pop(self, draw: Callable[[], float], now: float,
+            eligible: Callable[[Task], bool]) -> Task | None:
+        """The pick among the eligible tasks, taken out; None if none is eligible (no draw)."""
+        ok = [i for i, (_, task) in enumerate(self.entries) if eligible(task)]
+        if not ok:
+            return None
+        name = self.policy.name
+        if self.keyed is not None:
+            keys = [self.keyed.key(self.entries[i][1], now) if self.policy.dynamic
+                    else self.entries[i][0] for i in ok]
+            best = min(range(len(ok)), key=lambda n: (keys[n], n))
+            chosen = ok[best]
+        elif name == "fifo":
+            chosen = ok[0]
+        elif name == "lifo":
+            chosen = ok[-1]
+        elif name == "random":
+            chosen = ok[min(int(draw() * len(ok)), len(ok) - 1)]
+        elif name == "weighted":
+            weights = [self.entries[i][1].job.priority for i in ok]
+            x = draw() * sum(weights)
+            chosen, cumulative = ok[-1], 0
+            for i, w in zip(ok, weights):
+                cumulative += w
+                if x < cumulative:
+                    chosen = i
+                    break
+        else:
+            raise InputError(f"simulation (simpy): built-in policy {name!r} has no model here")
+        return self.entries.pop(chosen)[1]
+
+
+@dataclass(eq=False)
+class Session:
+    """A runtime session (section 2): ``job`` holds QC ``qc`` since ``opened`` (s);
+    ``release`` is its pending release event (None while a task of it runs)."""
+
+    job: Job
+    qc: int
+    opened: float
+    release: simpy.Event | None = None
+
+
+class QuantumComputers:
+    """``Q`` QCs, one task each, never preempted. A ready task takes a free QC (identical
+    QCs: the lowest-numbered; a fleet: the routing's choice among the eligible ones), or waits
+    in the policy's pending set; a freed QC runs the policy's pick (among the tasks eligible
+    on it). A session job's QC stays reserved between its quantum tasks (``Session``)."""
+
+    def __init__(self, model: Model, qcs: int, policy: Policy,
+                 pending: PendingSet | FleetPending, fleet: Fleet | None = None,
+                 sessions: Sessions | None = None) -> None:
         self.model, self.policy, self.pending = model, policy, pending
+        self.fleet, self.sessions = fleet, sessions
         self.idle = set(range(qcs))
         self.rng = model.policy_rng
 
@@ -423,38 +661,114 @@ class QuantumComputers:
         """Quantum task ``k`` of ``job`` is ready now; returns the event of its end."""
         model = self.model
         task = Task(job, k, duration, model.env.event())
-        if self.idle:
-            self.start(task, min(self.idle))
+        task.queued_at = model.env.now  # (a routing key may read it)
+        if job.session is not None:  # its QC is reserved: no queue, no routing
+            job.session.release = None  # the pending release is now stale
+            model.reserved_idle -= 1
+            self.start(task, job.session.qc)
+            return task.done
+        qc = self.route(task)
+        if qc is not None:
+            self.start(task, qc)
         else:
-            task.queued_at = model.env.now
             task.view = task_view(task, self.policy.clairvoyant)
             model.pending += 1
             self.pending.push(task, model.env.now)
         return task.done
 
+    def route(self, task: Task) -> int | None:
+        if self.fleet is None:
+            return min(self.idle) if self.idle else None
+        return self.fleet.route(self.idle, task, self.policy.clairvoyant)
+
     def start(self, task: Task, qc: int) -> None:
         self.idle.discard(qc)
-        model = self.model
+        model, job = self.model, task.job
+        now = model.env.now
         model.in_service += 1
-        task.job.attained += task.work  # the job's quantum service, counted from the start
-        task.start, task.server = model.env.now, qc
-        At(model.env, model.env.now + task.work, SERVER_END, lambda _: self.end(task))
+        job.attained += task.work  # the job's quantum service (reference s), from the start
+        task.start, task.server = now, qc
+        duration = task.work
+        if self.fleet is not None:
+            duration = self.fleet.duration(qc, task)
+            model.group_busy[self.fleet.group_of[qc]] += 1
+        if self.sessions is not None and job.session is None \
+                and job.priority >= self.sessions.min_priority:
+            job.session = Session(job, qc, now)
+            model.reserved += 1
+            model.sessions_opened += now >= model.warmup
+        At(model.env, now + duration, SERVER_END, lambda _: self.end(task))
 
     def end(self, task: Task) -> None:
-        """``task`` ends; its QC runs the policy's pick, or idles."""
-        model = self.model
+        """``task`` ends; its QC stays with the job's session, or runs the policy's pick, or
+        idles."""
+        model, job = self.model, task.job
         now = model.env.now
         model.begin_event()
         model.in_service -= 1
-        if model.pending:
+        if self.fleet is not None:
+            model.group_busy[self.fleet.group_of[task.server]] -= 1
+        session = job.session
+        if session is not None and self.still_held(session, task, now):
+            self.keep(session, now)
+        else:
+            if session is not None:  # the job's last quantum task, or the session's length
+                self.close(session)
+            self.free(task.server)
+        model.task_ended(task, TaskKind.QUANTUM)
+
+    def still_held(self, session: Session, task: Task, now: float) -> bool:
+        """Whether ``session`` keeps its QC after ``task`` ended at ``now``: not the job's
+        last quantum task (its client closes the session), and within the maximum length."""
+        assert self.sessions is not None
+        return task.k != task.job.last - 1 and now < session.opened + self.sessions.max_length_s
+
+    def keep(self, session: Session, now: float) -> None:
+        """The session holds its QC through the job's classical step; it is released at the
+        idle timeout or the maximum length, whichever comes first, unless the job's next
+        quantum task is ready by then."""
+        assert self.sessions is not None
+        self.model.reserved_idle += 1
+        when = min(now + self.sessions.idle_timeout_s,
+                   session.opened + self.sessions.max_length_s)
+        if when < math.inf:  # both limits infinite: held until the job's last quantum task
+            session.release = At(self.model.env, when, SERVER_END,
+                                 lambda event: self.release(session, event))
+
+    def release(self, session: Session, event: simpy.Event) -> None:
+        """A release event: ends the session unless made stale (then no event at all)."""
+        if session.release is not event:
+            return
+        self.model.begin_event()
+        self.model.reserved_idle -= 1
+        self.close(session)
+        self.free(session.qc)
+
+    def close(self, session: Session) -> None:
+        session.job.session = None
+        session.release = None
+        self.model.reserved -= 1
+
+    def free(self, qc: int) -> None:
+        """QC ``qc`` is free now: it runs the policy's pick among the pending tasks it may
+        run, or idles."""
+        model = self.model
+        now = model.env.now
+        picked: Task | None = None
+        if model.pending and self.fleet is None:
+            assert not isinstance(self.pending, FleetPending)
             u = self.rng.random() if self.policy.randomized else 0.0
             picked = self.pending.pop(u, now)
-            model.pending -= 1
-            picked.job.wait += now - picked.queued_at
-            self.start(picked, task.server)
-        else:
-            self.idle.add(task.server)
-        model.task_ended(task, TaskKind.QUANTUM)
+        elif model.pending:
+            fleet = self.fleet
+            assert isinstance(self.pending, FleetPending) and fleet is not None
+            picked = self.pending.pop(self.rng.random, now, lambda task: fleet.eligible(qc, task))
+        if picked is None:
+            self.idle.add(qc)
+            return
+        model.pending -= 1
+        picked.job.wait += now - picked.queued_at
+        self.start(picked, qc)
 
 
 # ---------------------------------------------------------------------------
@@ -486,8 +800,29 @@ class Model:
         self.classical: ProcessorSharing | DedicatedWorkers = (
             DedicatedWorkers(self, workers, capacity) if config.classical_mode == "dedicated"
             else ProcessorSharing(self, workers, capacity))
-        self.quantum = QuantumComputers(self, p.quantum_computers, policy,
-                                        pending_set(policy, priorities))
+        # docs/platform-features.md: each feature's state and counts exist only when it is on.
+        self.instances: Instances | None = None
+        if config.lifecycle is not None:
+            if not isinstance(self.classical, ProcessorSharing):
+                raise InputError("lifecycle: function instances need classical_mode "
+                                 "serverless (a dedicated worker is always warm)")
+            self.instances = self.classical.instances = Instances(self, self.classical,
+                                                                  config.lifecycle)
+        fleet = None
+        if p.qc_groups:
+            fleet = Fleet(p.qc_groups, resolve_routing(config.routing), _estimates(config))
+            if config.instance is not None:  # refused before it runs (a workload: on arrival)
+                check_eligible(p.qc_groups, [j.qubits for j in config.instance.jobs],
+                               "simulation (simpy)")
+        self.fleet = fleet
+        self.group_busy = [0] * len(p.qc_groups)  # QCs of each group running a task
+        self.area_group_busy = [0.0] * len(p.qc_groups)
+        # Sessions: QCs held (busy or not), held with no task of theirs running, opened.
+        self.reserved = self.reserved_idle = self.sessions_opened = 0
+        self.area_reserved = self.area_reserved_idle = 0.0
+        pending = FleetPending(policy) if fleet else pending_set(policy, priorities)
+        self.quantum = QuantumComputers(self, p.quantum_computers, policy, pending, fleet,
+                                        config.sessions)
 
     def begin_event(self) -> None:
         """A primary event happens now: count it and extend the integrals to now (with the
@@ -501,7 +836,13 @@ class Model:
             self.area_classical += self.classical_active * dt
             self.area_in_service += self.in_service * dt
             self.area_pending += self.pending * dt
+            for g, busy in enumerate(self.group_busy):
+                self.area_group_busy[g] += busy * dt
+            self.area_reserved += self.reserved * dt
+            self.area_reserved_idle += self.reserved_idle * dt
             self.last_t = t
+        if self.instances is not None:
+            self.instances.advance(t)
 
     def arrivals_process(self, jobs: Iterator[Job]) -> Generator[simpy.Event, Any, None]:
         """The arrivals, in order, each at its arrival time."""
@@ -512,6 +853,8 @@ class Model:
     def arrive(self, job: Job) -> None:
         """MODEL.md "Admission control": accepted iff active classical tasks < C_max and
         pending quantum tasks < Q_max; a dropped job never returns."""
+        if self.fleet is not None:
+            self.fleet.factor(0, job.qubits)  # refuses a qubit count no group can run
         admit = self.classical_active < self.max_classical and self.pending < self.max_quantum
         self.begin_event()
         self.arrivals += 1
@@ -655,5 +998,42 @@ def _summary(config: SimulationConfig, model: Model, jobs: Mapping[str, np.ndarr
         "qc_utilization": averages[1] / config.platform.quantum_computers,
         "events": float(model.events),
         "sim_end_s": float(end),
+        **_feature_summary(config, model, window),
     }
+
+
+def _feature_summary(config: SimulationConfig, model: Model, window: float) -> dict[str, float]:
+    """The metrics of docs/platform-features.md, each only when its feature is on."""
+    def per_window(area: float, servers: float = 1.0) -> float:
+        return area / (servers * window) if window > 0 and servers > 0 else math.nan
+
+    out: dict[str, float] = {}
+    if model.instances is not None:
+        out["cold_starts"] = float(model.instances.cold_starts)
+        out["instance_wait_s"] = model.instances.wait_s
+        out["warm_instance_s"] = model.instances.area
+        out["avg_instances"] = per_window(model.instances.area)
+    for g, group in enumerate(config.platform.qc_groups):
+        out[f"qc_utilization_{group.name}"] = per_window(model.area_group_busy[g], group.count)
+    if config.sessions is not None:
+        out["sessions"] = float(model.sessions_opened)
+        out["session_idle_qc_s"] = model.area_reserved_idle
+        out["avg_quantum_reserved"] = per_window(model.area_reserved)
+    return out
+
+
+def resolve_routing(name: str) -> Any:
+    """A built-in routing's name as is (its key is ``ROUTINGS``'s, the contract's order),
+    else the user ``Routing`` registered under ``name`` (``online/policies.py``)."""
+    if name in ROUTINGS:
+        return name
+    return policies.resolve_routing(name)
+
+
+def _estimates(config: SimulationConfig) -> dict[tuple[int, str], float] | None:
+    """IBM's per-backend estimates, only if a QC group names a backend."""
+    if all(group.backend is None for group in config.platform.qc_groups):
+        return None
+    from .engine import cached_traces
+    return cached_traces(config.traces_dir).ibm_estimate_s
 
