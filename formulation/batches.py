@@ -110,6 +110,7 @@ def batch_search(problem: OfflineProblem, seed_orders: Sequence[Sequence[int]],
     batch, with one batch, and with batches of two and three)."""
     if problem.classical_servers != 1:
         raise ValueError("batch schedules are for one classical server")
+    problem.require_identical_qcs("the batch heuristic")
     rng = random.Random(seed)
     t_end = time.perf_counter() + time_limit_s
     n = len(problem.chains)

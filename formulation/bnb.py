@@ -957,6 +957,7 @@ def root_lower_bound(problem: OfflineProblem, weighted: bool = False, bound_leve
 
 
 def _check_problem(problem: OfflineProblem) -> None:
+    problem.require_identical_qcs("the branch and bound (method bnb)")
     if problem.classical_servers != 1:
         raise ValueError("branch_and_bound handles exactly one classical server (C = 1), "
                          f"got {problem.classical_servers!r}")

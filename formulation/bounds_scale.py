@@ -33,6 +33,19 @@ dedicated or serverless online run of the instance:
 ``lower_bound`` evaluates them on the quantum load and, for C = 1, on the
 classical load (one server), and reports the largest (the best) with the
 value of each. Times are seconds.
+
+A heterogeneous QC fleet (``qc_groups``; docs/platform-features.md section 4:
+task k of job j lasts p_jkg = d_jk f[g, q_j] on group g, eligible if q_j fits)
+keeps every bound valid with two changes. (1) Each quantum task counts with
+its *fastest eligible* duration d*_jk = d_jk f*(q_j), f*(q) = min over the
+eligible groups (with QCs) of f[g, q]: releases, tails and critical paths can
+only be shorter than in any schedule. (2) Measured in these units, a QC of
+group g running task k of job j does its work at rate d*_jk / p_jkg =
+f*(q_j) / f[g, q_j] <= 1, so a job still works at rate <= 1 (the cap), and all
+QCs together at rate <= m_eff = sum over QCs of s_g, s_g = max over the
+instance's qubit counts q that g can run of f*(q) / f[g, q] (the fleet's
+total speed, <= the QC count). The relaxations above only use these two
+rates, and hold for a real m; so they hold with m = m_eff.
 """
 
 from __future__ import annotations
@@ -40,13 +53,16 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
 from hqsched.errors import InputError
-from hqsched.instances.model import Instance, Job
+from hqsched.instances.model import Instance, Job, QCGroup
+
+from .problem import fleet_factors
 
 #: Longest interval of the capped LP (s): its grid underestimates each job's mean busy
 #: time by at most one interval (``capped_lp_completion``).
@@ -66,26 +82,50 @@ class Load(NamedTuple):
     release: np.ndarray   # r_j: earliest start of j's first R-task (s)
     work: np.ndarray      # W_j: total duration of j's R-tasks (s)
     tail: np.ndarray      # q_j: chain after j's last R-task (s)
-    servers: int          # m: servers of R
+    servers: float        # m: servers of R (a QC fleet: its total speed m_eff)
     tasks: tuple[np.ndarray, ...]  # durations of j's positive R-tasks in chain order (s)
 
 
-def chain_durations(job: Job, worker_capacity_ops_per_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """(durations in s, is_quantum) of the job's chain in order: pre, (c, q) x n, post."""
+def chain_durations(job: Job, worker_capacity_ops_per_s: float,
+                    quantum_factor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(durations in s, is_quantum) of the job's chain in order: pre, (c, q) x n, post.
+    ``quantum_factor``: quantum durations times it (a QC fleet's fastest eligible factor)."""
     n = job.iterations
     d = np.empty(2 * n + 2)
     d[0] = job.pre_ops / worker_capacity_ops_per_s
     d[1:2 * n + 1:2] = np.asarray(job.iteration_ops, dtype=float) / worker_capacity_ops_per_s
     d[2:2 * n + 2:2] = np.asarray(job.quantum_s, dtype=float)
+    if quantum_factor is not None:
+        d[2:2 * n + 2:2] *= quantum_factor
     d[-1] = job.post_ops / worker_capacity_ops_per_s
     quantum = np.zeros(2 * n + 2, dtype=bool)
     quantum[2:2 * n + 2:2] = True
     return d, quantum
 
 
-def resource_load(instance: Instance, resource: str, servers: int,
+class FleetRates(NamedTuple):
+    """A QC fleet seen by the bounds (module docstring)."""
+
+    fastest: dict[int, float]   # f*(q): the fastest eligible time factor per qubit count
+    total_speed: float          # m_eff: the QCs' summed rates, in fastest-duration units
+
+
+def fleet_rates(instance: Instance, qc_groups: tuple[QCGroup, ...],
+                ibm_estimate_s: Mapping[tuple[int, str], float] | None = None) -> FleetRates:
+    """f*(q) and m_eff of ``qc_groups`` for ``instance``'s qubit counts (module docstring)."""
+    factor = fleet_factors(qc_groups, {job.qubits for job in instance.jobs}, ibm_estimate_s)
+    fastest = {q: min(f for f in per_group if f is not None) for q, per_group in factor.items()}
+    total = 0.0
+    for g, group in enumerate(qc_groups):
+        rates = [fastest[q] / f for q, per_group in factor.items()
+                 if (f := per_group[g]) is not None]
+        total += group.count * max(rates, default=0.0)
+    return FleetRates(fastest, total)
+
+
+def resource_load(instance: Instance, resource: str, servers: float,
                   worker_capacity_ops_per_s: float, weighted: bool = False,
-                  first_only: bool = False) -> Load:
+                  first_only: bool = False, fleet: FleetRates | None = None) -> Load:
     """The ``Load`` of ``resource`` ("Q" quantum, "C" classical) on ``servers`` servers.
 
     ``first_only``: only each job's first positive task on the resource (for
@@ -94,13 +134,15 @@ def resource_load(instance: Instance, resource: str, servers: int,
     charges the blocking of the one classical server by the long ``pre``
     tasks with the whole chain behind them, as bnb.py's level-1 bound. Jobs
     without positive work on the resource are left out (``lower_bound`` adds
-    their critical paths)."""
+    their critical paths). ``fleet``: a QC fleet's rates (quantum tasks at their
+    fastest eligible durations; ``servers`` should then be its total speed)."""
     if resource not in ("Q", "C"):
         raise InputError(f"resource must be 'Q' or 'C', got {resource!r}")
     rows = []
     tasks = []
     for job in instance.jobs:
-        d, quantum = chain_durations(job, worker_capacity_ops_per_s)
+        d, quantum = chain_durations(job, worker_capacity_ops_per_s,
+                                     None if fleet is None else fleet.fastest[job.qubits])
         on = (quantum if resource == "Q" else ~quantum) & (d > 0)
         if not on.any():
             continue
@@ -368,7 +410,9 @@ class BoundReport:
 
 def lower_bound(instance: Instance, classical_servers: int | None, quantum_servers: int,
                 worker_capacity_ops_per_s: float, weighted: bool = False,
-                bounds: tuple[str, ...] = tuple(BOUNDS)) -> BoundReport:
+                bounds: tuple[str, ...] = tuple(BOUNDS), *,
+                qc_groups: tuple[QCGroup, ...] = (),
+                ibm_estimate_s: Mapping[tuple[int, str], float] | None = None) -> BoundReport:
     """Every bound of ``bounds`` on the sum of (weighted) delays, and the best.
 
     Each bound of the quantum load (``quantum_servers`` QCs) and, when
@@ -382,22 +426,29 @@ def lower_bound(instance: Instance, classical_servers: int | None, quantum_serve
     of its chain as tail). With one server the capped LP is the
     mean-busy-time LP that preemptive WSPT solves exactly (Goemans et al.
     2002), so it is skipped (it only adds grid loss and time).
+
+    ``qc_groups``: a heterogeneous QC fleet (``quantum_servers`` is then ignored):
+    fastest eligible durations and the fleet's total speed (module docstring);
+    ``ibm_estimate_s`` for its backend groups (None: the bundled traces').
     """
     if not bounds:
         raise InputError(f"bounds: name at least one of {', '.join(BOUNDS)}")
     for name in bounds:
         if name not in BOUNDS:
             raise InputError(f"bounds: unknown bound {name!r} (known: {', '.join(BOUNDS)})")
-    loads = {"": resource_load(instance, "Q", quantum_servers, worker_capacity_ops_per_s,
-                               weighted)}
+    fleet = fleet_rates(instance, tuple(qc_groups), ibm_estimate_s) if qc_groups else None
+    m_q = quantum_servers if fleet is None else fleet.total_speed
+    loads = {"": resource_load(instance, "Q", m_q, worker_capacity_ops_per_s,
+                               weighted, fleet=fleet)}
     if classical_servers is not None:
         loads["classical_"] = resource_load(instance, "C", classical_servers,
-                                            worker_capacity_ops_per_s, weighted)
+                                            worker_capacity_ops_per_s, weighted, fleet=fleet)
         loads["pre_"] = resource_load(instance, "C", classical_servers,
-                                      worker_capacity_ops_per_s, weighted, first_only=True)
+                                      worker_capacity_ops_per_s, weighted, first_only=True,
+                                      fleet=fleet)
     report = BoundReport(0.0, "none")
     for prefix, load in loads.items():
-        base = _absent_jobs_delay(instance, load, worker_capacity_ops_per_s, weighted)
+        base = _absent_jobs_delay(instance, load, worker_capacity_ops_per_s, weighted, fleet)
         base += float(np.sum(load.weight * (load.tail - load.arrival)))
         for name in bounds:
             if prefix and name == "critical_path":
@@ -414,7 +465,7 @@ def lower_bound(instance: Instance, classical_servers: int | None, quantum_serve
 
 
 def _absent_jobs_delay(instance: Instance, load: Load, worker_capacity_ops_per_s: float,
-                       weighted: bool) -> float:
+                       weighted: bool, fleet: FleetRates | None = None) -> float:
     """Critical-path delays of the jobs with no positive work on the load's resource."""
     if len(load.work) == len(instance.jobs):
         return 0.0
@@ -422,6 +473,7 @@ def _absent_jobs_delay(instance: Instance, load: Load, worker_capacity_ops_per_s
     present = set(load.job_id.tolist())
     for job in instance.jobs:
         if job.job_id not in present:
-            d, _ = chain_durations(job, worker_capacity_ops_per_s)
+            d, _ = chain_durations(job, worker_capacity_ops_per_s,
+                                   None if fleet is None else fleet.fastest[job.qubits])
             total += (job.priority if weighted else 1) * float(d.sum())
     return total

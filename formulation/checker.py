@@ -8,7 +8,10 @@ definition, one rule per violation kind:
 - each task names its kind correctly and one server index in range
   (``SHARED_POOL`` for classical tasks when ``classical_servers`` is None,
   i.e. C = infinity);
-- duration: end - start = work / S (classical) or work (quantum);
+- duration: end - start = work / S (classical) or work (quantum; with a QC
+  fleet, work x the time factor of the server's group, ``instances/fleet.py``);
+- eligibility (QC fleet): a quantum task's QC belongs to a group with at least
+  the job's qubits (QCs numbered group by group, docs/platform-features.md);
 - release: the first task starts no earlier than the job's arrival;
 - chain precedence: task k+1 starts no earlier than task k ends;
 - non-preemption and capacity: tasks on one server never overlap (one
@@ -24,8 +27,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 
-from hqsched.instances.model import Instance, TaskKind
+from hqsched.instances.fleet import time_factors
+from hqsched.instances.model import Instance, QCGroup, TaskKind
 from hqsched.instances.schedule import SHARED_POOL, Schedule, ScheduledTask
 
 
@@ -33,11 +38,33 @@ def _slack(tol: float, *values: float) -> float:
     return tol + 1e-12 * max((abs(v) for v in values), default=0.0)
 
 
+def _qc_rules(instance: Instance, qc_groups: tuple[QCGroup, ...],
+              ibm_estimate_s: Mapping[tuple[int, str], float] | None
+              ) -> tuple[list[int], dict[tuple[int, int], float]]:
+    """With a QC fleet: the group of each QC number (group by group) and the time factor
+    of every (group index, qubit count) the instance needs where the group fits."""
+    owner = [g for g, group in enumerate(qc_groups) for _ in range(group.count)]
+    if ibm_estimate_s is None and any(g.backend is not None for g in qc_groups):
+        from hqsched.instances.traces import load_traces
+        ibm_estimate_s = load_traces().ibm_estimate_s
+    ibm = None if ibm_estimate_s is None else dict(ibm_estimate_s)
+    factor = {(g, q): float(time_factors([group], [q], ibm)[0, 0])
+              for g, group in enumerate(qc_groups) for q in {j.qubits for j in instance.jobs}
+              if group.count > 0 and group.fits(q)}
+    return owner, factor
+
+
 def check_schedule(instance: Instance, schedule: Schedule, classical_servers: int | None,
                    quantum_servers: int, worker_capacity_ops_per_s: float,
-                   tol: float = 1e-9) -> list[str]:
-    """Every violation of ``schedule`` on ``instance`` as one readable line; empty = feasible."""
+                   tol: float = 1e-9, qc_groups: tuple[QCGroup, ...] = (),
+                   ibm_estimate_s: Mapping[tuple[int, str], float] | None = None) -> list[str]:
+    """Every violation of ``schedule`` on ``instance`` as one readable line; empty = feasible.
+
+    ``qc_groups``: a heterogeneous QC fleet (then ``quantum_servers`` is its QC count);
+    ``ibm_estimate_s``: IBM's estimates for backend groups (None: the bundled traces')."""
     problems: list[str] = []
+    owner, factor = _qc_rules(instance, tuple(qc_groups), ibm_estimate_s)
+    qubits = {j.job_id: j.qubits for j in instance.jobs}
     expected = {(j.job_id, t.index): t for j in instance.jobs for t in j.tasks()}
 
     # Exactly once.
@@ -75,6 +102,18 @@ def check_schedule(instance: Instance, schedule: Schedule, classical_servers: in
             want = task.work
             ok_server = isinstance(st.server, int) and 0 <= st.server < quantum_servers
             allowed = f"0..{quantum_servers - 1}"
+            if owner and ok_server:
+                if st.server >= len(owner):
+                    ok_server, allowed = False, f"0..{len(owner) - 1} (the fleet's QCs)"
+                else:
+                    group = qc_groups[owner[st.server]]
+                    f = factor.get((owner[st.server], qubits[key[0]]))
+                    if f is None:
+                        problems.append(f"{name}: QC {st.server} of group {group.name!r} "
+                                        f"({group.qubits} qubits) cannot run a "
+                                        f"{qubits[key[0]]}-qubit task")
+                        continue
+                    want = task.work * f
         if not ok_server:
             problems.append(f"{name}: server {st.server} out of range {allowed}")
         got = st.end_s - st.start_s

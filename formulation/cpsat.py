@@ -37,6 +37,16 @@ Determinism: ``NUM_WORKERS`` search workers (the machine's 2 cores:
 parallel search depends on thread timing: run times and unproven brackets
 may differ between runs, proven optima do not.
 
+A heterogeneous QC fleet (``problem.qc_groups``; docs/platform-features.md
+section 4) is modelled with optional intervals (OR-Tools' flexible job-shop
+form): a quantum task has one presence literal per eligible group g with
+QCs, exactly one true, and an optional interval of g's duration (rounded as
+above) at its start; each group's QCs are identical, so its intervals get a
+``NoOverlap`` (one QC) or a ``Cumulative`` of capacity ``count_g``, and
+``_assign_servers`` numbers the QCs inside the group. The task's duration in
+the chain rows is ``sum_g d_g x_g``. Windows use each task's fastest eligible
+(rounded) duration, the horizon its slowest: both stay valid.
+
 ortools is an optional dependency (extra ``ortools``): ``available()`` says
 whether it is installed; nothing here imports it at module load.
 """
@@ -111,9 +121,11 @@ class GridData(NamedTuple):
     """Durations, releases and deadlines in grid steps (tasks by position)."""
 
     step_s: float
-    duration: list[int]
+    duration: list[int]            # with a QC fleet: a quantum task's fastest eligible
     release: dict[int, int]        # job id -> earliest start of its first task
     deadline: dict[int, int]       # job id -> latest completion
+    #: QC fleet: quantum task -> {eligible group (with QCs): duration in steps}; else empty
+    by_group: dict[int, dict[int, int]] = {}
 
 
 def _on_grid(x: float, step: float) -> bool:
@@ -123,10 +135,18 @@ def _on_grid(x: float, step: float) -> bool:
     return abs(k - round(k)) <= 1e-6 + 1e-14 * abs(k)
 
 
+def _group_durations_s(problem: OfflineProblem) -> dict[int, dict[int, float]]:
+    """QC fleet: each quantum task's duration (s) per eligible group; else empty."""
+    return {p: {g: d for g, d in enumerate(per_group) if d is not None}
+            for p, per_group in problem.group_durations.items()}
+
+
 def _horizon_s(problem: OfflineProblem) -> float:
-    """A completion time no schedule needs to exceed: the last arrival plus all work (s)."""
+    """A completion time no schedule needs to exceed: the last arrival plus all work (s)
+    (with a QC fleet, each quantum task at its slowest eligible duration)."""
     last = max((j.arrival_s for j in problem.instance.jobs), default=0.0)
-    return last + sum(t.duration_s for t in problem.tasks)
+    slowest = {p: max(ds.values()) for p, ds in _group_durations_s(problem).items()}
+    return last + sum(slowest.get(t.pos, t.duration_s) for t in problem.tasks)
 
 
 def fine_grid_s(problem: OfflineProblem, rel_gap: float) -> float:
@@ -148,6 +168,7 @@ def choose_grid(problem: OfflineProblem, rel_gap: float = 1e-7) -> Grid:
     """The coarsest candidate grid holding every duration and arrival exactly (and
     the horizon within ``MAX_STEPS``), else ``fine_grid_s`` (inexact)."""
     values = [t.duration_s for t in problem.tasks] + [j.arrival_s for j in problem.instance.jobs]
+    values += [d for ds in _group_durations_s(problem).values() for d in ds.values()]
     horizon = _horizon_s(problem)
     for step in GRID_CANDIDATES_S:
         if horizon / step > MAX_STEPS:
@@ -175,13 +196,18 @@ def grid_data(problem: OfflineProblem, grid: Grid, rounding: Rounding,
     step = grid.step_s
     duration = [_to_grid(t.duration_s, step, rounding) for t in problem.tasks]
     release = {j.job_id: _to_grid(j.arrival_s, step, rounding) for j in problem.instance.jobs}
-    horizon = max(release.values(), default=0) + sum(duration)
+    by_group = {p: {g: _to_grid(d, step, rounding) for g, d in ds.items()}
+                for p, ds in _group_durations_s(problem).items()}
+    slowest = [max(by_group[p].values()) if p in by_group else d for p, d in enumerate(duration)]
+    horizon = max(release.values(), default=0) + sum(slowest)
     deadline = {}
     for j in problem.instance.jobs:
         limit = horizon if deadlines_s is None else min(
             horizon, _to_grid(deadlines_s[j.job_id], step, "down"))
         deadline[j.job_id] = limit
-    return GridData(step, duration, release, deadline)
+    if not by_group:
+        return GridData(step, duration, release, deadline)
+    return GridData(step, duration, release, deadline, by_group)
 
 
 class Built(NamedTuple):
@@ -191,6 +217,8 @@ class Built(NamedTuple):
     starts: list[Any]           # IntVar per task
     completion: dict[int, Any]  # job id -> linear expression of its last task's end
     empty: list[str]            # tasks whose window is empty (deadline too tight)
+    #: QC fleet: quantum task -> {eligible group: its presence literal}; else empty
+    chosen: dict[int, dict[int, Any]] = {}
 
 
 def _start_vars(model: Any, problem: OfflineProblem, data: GridData) -> tuple[list[Any], list[str]]:
@@ -220,13 +248,21 @@ def build_model(problem: OfflineProblem, data: GridData, weighted: bool,
 
     model = cp_model.CpModel()
     starts, empty = _start_vars(model, problem, data)
+    chosen = _add_fleet(model, problem, data, starts) if data.by_group else {}
+
+    def length(p: int) -> Any:
+        """Task p's duration in steps (with a QC fleet, of the group chosen)."""
+        if p not in chosen:
+            return data.duration[p]
+        return sum(data.by_group[p][g] * lit for g, lit in chosen[p].items())
+
     for chain in problem.chains.values():
         for a, b in zip(chain, chain[1:]):
-            model.add(starts[b] >= starts[a] + data.duration[a])
+            model.add(starts[b] >= starts[a] + length(a))
     for r in ("C", "Q"):
         cap = problem.servers(r)
         busy = [t.pos for t in problem.tasks if t.resource == r and data.duration[t.pos] > 0]
-        if cap is None or len(busy) <= 1 or cap >= len(busy):
+        if cap is None or len(busy) <= 1 or cap >= len(busy) or (r == "Q" and chosen):
             continue
         intervals = [model.new_fixed_size_interval_var(starts[p], data.duration[p], f"i{p}")
                      for p in busy]
@@ -234,21 +270,65 @@ def build_model(problem: OfflineProblem, data: GridData, weighted: bool,
             model.add_no_overlap(intervals)
         else:
             model.add_cumulative(intervals, [1] * len(intervals), cap)
-    completion = {j: starts[chain[-1]] + data.duration[chain[-1]]
+    completion = {j: starts[chain[-1]] + length(chain[-1])
                   for j, chain in problem.chains.items()}
     if objective:
         w = {j.job_id: (j.priority if weighted else 1) for j in problem.instance.jobs}
         model.minimize(sum(w[j] * c for j, c in completion.items()))
-    return Built(model, starts, completion, empty)
+    return Built(model, starts, completion, empty, chosen)
 
 
-def _assign_servers(problem: OfflineProblem, data: GridData, starts: Sequence[int]) -> list[int]:
+def _add_fleet(model: Any, problem: OfflineProblem, data: GridData, starts: list[Any]
+               ) -> dict[int, dict[int, Any]]:
+    """QC fleet: a presence literal and an optional interval per quantum task and eligible
+    group (exactly one chosen), and each group's capacity (module docstring)."""
+    chosen: dict[int, dict[int, Any]] = {}
+    per_group: dict[int, list[Any]] = {g: [] for g in range(len(problem.qc_groups))}
+    for p, ds in data.by_group.items():
+        chosen[p] = {g: model.new_bool_var(f"x{p}_{g}") for g in ds}
+        model.add_exactly_one(chosen[p].values())
+        for g, lit in chosen[p].items():
+            if ds[g] > 0:  # a zero-length task occupies no QC
+                per_group[g].append(model.new_optional_fixed_size_interval_var(
+                    starts[p], ds[g], lit, f"i{p}_{g}"))
+    for g, intervals in per_group.items():
+        count = problem.qc_groups[g].count
+        if len(intervals) <= 1 or count >= len(intervals):
+            continue
+        if count == 1:
+            model.add_no_overlap(intervals)
+        else:
+            model.add_cumulative(intervals, [1] * len(intervals), count)
+    return chosen
+
+
+def _assign_fleet(problem: OfflineProblem, data: GridData, starts: Sequence[int],
+                  groups: dict[int, int], servers: list[int]) -> None:
+    """QC fleet: inside each group, its tasks by start time on the QC that freed first
+    (``groups``: the group chosen for each quantum task); ``servers`` in place."""
+    first = 0
+    for g, group in enumerate(problem.qc_groups):
+        free = [-math.inf] * group.count
+        mine = sorted((p for p, h in groups.items() if h == g), key=lambda p: (starts[p], p))
+        for p in mine:
+            k = min(range(group.count), key=lambda i: (free[i] > starts[p], free[i], i))
+            servers[p] = first + k
+            if data.by_group[p][g] > 0:
+                free[k] = starts[p] + data.by_group[p][g]
+        first += group.count
+
+
+def _assign_servers(problem: OfflineProblem, data: GridData, starts: Sequence[int],
+                    groups: dict[int, int] | None = None) -> list[int]:
     """Server of each task from grid starts: per resource, tasks by start time on
-    the server that freed first (valid when at most m overlap at any instant)."""
+    the server that freed first (valid when at most m overlap at any instant).
+    ``groups``: with a QC fleet, the group chosen for each quantum task."""
     servers = [0] * len(problem.tasks)
+    if groups is not None:
+        _assign_fleet(problem, data, starts, groups, servers)
     for r in ("C", "Q"):
         cap = problem.servers(r)
-        if cap is None:
+        if cap is None or (r == "Q" and groups is not None):
             continue
         free = [-math.inf] * cap
         busy = sorted((t.pos for t in problem.tasks if t.resource == r and data.duration[t.pos] > 0),
@@ -269,16 +349,20 @@ def grid_hint(problem: OfflineProblem, data: GridData, schedule: Schedule) -> li
         by_key[(problem.tasks[p].job_id, problem.tasks[p].index)].start_s, problem.tasks[p].job_id,
         problem.tasks[p].index))
     start = [0] * len(problem.tasks)
+    length = list(data.duration)  # with a QC fleet: of the schedule's QC
+    for p in data.by_group:
+        length[p] = data.by_group[p][problem.qc_group_of[by_key[
+            (problem.tasks[p].job_id, problem.tasks[p].index)].server]]
     lane_free: dict[tuple[str, int], int] = {}
     for p in order:
         t = problem.tasks[p]
-        ready = data.release[t.job_id] if t.index == 0 else start[p - 1] + data.duration[p - 1]
+        ready = data.release[t.job_id] if t.index == 0 else start[p - 1] + length[p - 1]
         server = by_key[(t.job_id, t.index)].server
-        if problem.servers(t.resource) is None or server == SHARED_POOL or data.duration[p] == 0:
+        if problem.servers(t.resource) is None or server == SHARED_POOL or length[p] == 0:
             start[p] = ready
             continue
         start[p] = max(ready, lane_free.get((t.resource, server), ready))
-        lane_free[(t.resource, server)] = start[p] + data.duration[p]
+        lane_free[(t.resource, server)] = start[p] + length[p]
     return start
 
 
@@ -328,7 +412,9 @@ def solve_grid(problem: OfflineProblem, data: GridData, weighted: bool, time_lim
     schedule = None
     if status in ("optimal", "feasible"):
         grid_starts = [solver.value(v) for v in built.starts]
-        servers = _assign_servers(problem, data, grid_starts)
+        groups = {p: next(g for g, lit in lits.items() if solver.boolean_value(lit))
+                  for p, lits in built.chosen.items()} if built.chosen else None
+        servers = _assign_servers(problem, data, grid_starts, groups)
         schedule = exact_schedule(problem, [s * data.step_s for s in grid_starts], servers)
     bound = None
     if objective and status in ("optimal", "feasible", "unknown"):
@@ -400,7 +486,8 @@ def solve_delays_cpsat(problem: OfflineProblem, best: Known | None, weighted: bo
                            details=details, message="; ".join(notes + [note]))
     obj, source, sched = min(candidates, key=lambda c: c[0])
     bad = check_schedule(problem.instance, sched, problem.classical_servers,
-                         problem.quantum_servers, problem.worker_capacity_ops_per_s)
+                         problem.quantum_servers, problem.worker_capacity_ops_per_s,
+                         qc_groups=problem.qc_groups, ibm_estimate_s=problem.ibm_estimate_s)
     if bad:
         return SolveResult("error", solve_time_s=elapsed, details=details,
                            message=f"internal: {source} schedule fails the checker: {bad[0]}")

@@ -51,6 +51,31 @@ instance, so they never remove an optimum; exercised by the brute-force test):
   jobs alone (restricting any schedule to G's tasks leaves a feasible
   schedule of the sub-instance, whose objective is G's part of the sum).
 
+A heterogeneous QC fleet (``problem.qc_groups``; docs/platform-features.md
+section 4: unrelated machines with eligibility; the assignment + sequencing
+model above with machine-dependent durations, as Unlu & Mason (2010) write it
+for unrelated parallel machines) changes the model only for quantum tasks
+with >= 2 QCs:
+
+- ``x[p,k]`` exists only for QCs k eligible for task p; the duration of p is
+  the expression ``sum_k p_{p,g(k)} x[p,k]`` (exact because ``one_server``
+  makes one x equal 1) in ``chain`` and in the ordering rows;
+- symmetry breaking is per group (its QCs are identical): the task of rank r
+  among the busy tasks eligible for group g may use only g's first r + 1 QCs
+  (relabel each group's QCs by first use: before it at most r tasks used g);
+- an ordering pair exists only for tasks sharing an eligible QC, and its
+  big-M takes the task's slowest eligible duration (``dmax``);
+- windows, heads and tails use each task's fastest eligible duration
+  (``OTask.duration_s``), so they stay valid bounds (a slower QC only ends a
+  task later);
+- energy rows use the fastest eligible durations on m = the QCs eligible for
+  some task of the set: shrinking each task to its fastest duration at the
+  same start keeps a schedule feasible on those m QCs, where Queyranne's
+  inequality holds for identical machines (it only counts overlap);
+- ``interference`` rows need one server, where every duration is fixed.
+
+With ``qc_groups == ()`` the model is the one above, row for row.
+
 Exactness: for the given servers the model is exact for any durations (no
 time grid), except that the windows restrict it to schedules with objective
 <= the incumbent's (or delays <= delta_max), which never removes an optimum.
@@ -94,6 +119,8 @@ class ModelData:
     assign: dict[int, list[int]]        # busy task -> servers it may use
     pairs: list[Pair]                   # busy tasks of different jobs whose order is open
     big_m: dict[Pair, float]            # (p, q) -> largest s_p + d_p - s_q the windows allow
+    #: QC fleet with >= 2 QCs: busy quantum task -> {eligible QC: duration (s)}; else empty
+    dq: dict[int, dict[int, float]]
 
 
 # ----------------------------------------------------------------------------
@@ -113,12 +140,37 @@ def _windows(problem: OfflineProblem, deadlines_s: dict[int, float]
     return lo, hi, empty
 
 
+def _rank_key(t: OTask) -> tuple[float, int, int]:
+    """The (head, job, index) order of the symmetry-breaking rule."""
+    return (t.head_s, t.job_id, t.index)
+
+
+def _allowed_fleet_qcs(problem: OfflineProblem, items: list[OTask],
+                       symmetry_breaking: bool) -> dict[int, list[int]]:
+    """QC fleet: the eligible QCs of each busy quantum task; with symmetry breaking, in
+    each group only its first r + 1 QCs, r = the task's rank among the group's eligible
+    tasks (module docstring)."""
+    assign: dict[int, list[int]] = {t.pos: [] for t in items}
+    first = 0
+    for g, group in enumerate(problem.qc_groups):
+        fits = [t for t in sorted(items, key=_rank_key)
+                if problem.group_durations[t.pos][g] is not None]
+        for rank, t in enumerate(fits):
+            n = min(group.count, rank + 1) if symmetry_breaking else group.count
+            assign[t.pos] += list(range(first, first + n))
+        first += group.count
+    return assign
+
+
 def _allowed_servers(problem: OfflineProblem, busy: dict[str, list[OTask]],
                      symmetry_breaking: bool) -> dict[int, list[int]]:
     """Servers each busy task may use: all, or 0..rank in (head, job, index) order."""
     assign: dict[int, list[int]] = {}
     for r, items in busy.items():
-        ordered = sorted(items, key=lambda t: (t.head_s, t.job_id, t.index))
+        if r == "Q" and problem.fleet:
+            assign.update(_allowed_fleet_qcs(problem, items, symmetry_breaking))
+            continue
+        ordered = sorted(items, key=_rank_key)
         for rank, t in enumerate(ordered):
             cap = problem.servers(r)
             assert cap is not None  # busy lists only resources with a server count
@@ -127,15 +179,20 @@ def _allowed_servers(problem: OfflineProblem, busy: dict[str, list[OTask]],
 
 
 def _open_pairs(busy: dict[str, list[OTask]], d: dict[int, float], lo: dict[int, float],
-                hi: dict[int, float]) -> tuple[list[Pair], dict[Pair, float]]:
+                hi: dict[int, float], eligible: dict[int, set[int]] | None = None
+                ) -> tuple[list[Pair], dict[Pair, float]]:
     """Pairs of busy tasks of one resource and different jobs that may run in either
-    order, and the big-M of both ordering rows of each."""
+    order, and the big-M of both ordering rows of each. ``d``: the longest duration of
+    each task; ``eligible`` (QC fleet): the QCs each quantum task may use (a pair with
+    none in common never shares one)."""
     pairs = []
     for items in busy.values():
         for a_i, a in enumerate(items):
             for b in items[a_i + 1:]:
                 if a.job_id == b.job_id:
                     continue  # ordered by the chain already
+                if eligible and a.pos in eligible and not eligible[a.pos] & eligible[b.pos]:
+                    continue
                 # Both orders possible only if each window lets it finish after the other starts.
                 if hi[a.pos] + d[a.pos] > lo[b.pos] and hi[b.pos] + d[b.pos] > lo[a.pos]:
                     pairs.append((a.pos, b.pos))
@@ -178,10 +235,18 @@ def model_data(problem: OfflineProblem, deadlines_s: dict[int, float],
                 and problem.servers(r) is not None] for r in ("C", "Q")}
     multi = {r: (problem.servers(r) or 0) >= 2 for r in ("C", "Q")}
     assign = _allowed_servers(problem, busy, symmetry_breaking)
-    pairs, big_m = _open_pairs(busy, d, lo, hi)
+    dq: dict[int, dict[int, float]] = {}
+    if problem.fleet and multi["Q"]:
+        dq = {t.pos: {k: problem.duration_on(t.pos, k) for k in problem.eligible_servers(t.pos)}
+              for t in busy["Q"]}
+        longest = {**d, **{p: max(ds.values()) for p, ds in dq.items()}}
+        pairs, big_m = _open_pairs(busy, longest, lo, hi,
+                                   {p: set(ds) for p, ds in dq.items()})
+    else:
+        pairs, big_m = _open_pairs(busy, d, lo, hi)
     res = {t.pos: t.resource for t in tasks}
     arrival = {j.job_id: j.arrival_s for j in problem.instance.jobs}
-    return ModelData(d, arrival, lo, hi, empty, res, busy, multi, assign, pairs, big_m)
+    return ModelData(d, arrival, lo, hi, empty, res, busy, multi, assign, pairs, big_m, dq)
 
 
 # ----------------------------------------------------------------------------
@@ -206,14 +271,22 @@ def _add_variables(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelDat
 # constraints, one function per family
 # ----------------------------------------------------------------------------
 
+def _duration(m: pyo.ConcreteModel, data: ModelData, p: int):
+    """Task p's duration: a number, or with a QC fleet the expression
+    ``sum_k p_{p,g(k)} x[p,k]`` over its eligible QCs (module docstring)."""
+    per_qc = data.dq.get(p)
+    if per_qc is None:
+        return data.d[p]
+    return sum(per_qc[k] * m.x[p, k] for k in data.assign[p])
+
+
 def _add_chain_rows(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData) -> None:
     """``chain``: a task starts after its predecessor ends (eq. (1))."""
-    d = data.d
     chain_pairs = [(p, q) for c in problem.chains.values() for p, q in zip(c, c[1:])]
 
     @m.Constraint(chain_pairs)
     def chain(m, p, q):
-        return m.s[q] >= m.s[p] + d[p]
+        return m.s[q] >= m.s[p] + _duration(m, data, p)
 
 
 def _add_server_rows(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -235,7 +308,7 @@ def _add_server_rows(m: pyo.ConcreteModel, data: ModelData) -> None:
 def _add_order_rows(m: pyo.ConcreteModel, data: ModelData) -> None:
     """``q_after_p`` / ``p_after_q``: two tasks on one server do not overlap (eq. (2)),
     big-M disjunction on y[p,q], relaxed by 1 - z[p,q] when they use different servers."""
-    d, big_m = data.d, data.big_m
+    big_m = data.big_m
 
     def apart(m, p, q):
         # 1 - z relaxes the pair when it uses different servers (multi-server resource only).
@@ -243,11 +316,13 @@ def _add_order_rows(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     @m.Constraint(m.P)
     def q_after_p(m, p, q):
-        return m.s[q] >= m.s[p] + d[p] - big_m[(p, q)] * (1 - m.y[p, q] + apart(m, p, q))
+        return m.s[q] >= m.s[p] + _duration(m, data, p) \
+            - big_m[(p, q)] * (1 - m.y[p, q] + apart(m, p, q))
 
     @m.Constraint(m.P)
     def p_after_q(m, p, q):
-        return m.s[p] >= m.s[q] + d[q] - big_m[(q, p)] * (m.y[p, q] + apart(m, p, q))
+        return m.s[p] >= m.s[q] + _duration(m, data, q) \
+            - big_m[(q, p)] * (m.y[p, q] + apart(m, p, q))
 
 
 def _energy_sets(problem: OfflineProblem, data: ModelData) -> list[tuple[str, float, tuple[int, ...]]]:
@@ -279,6 +354,8 @@ def _add_energy_rows(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelD
         r, release, members = cut_sets[c]
         servers = problem.servers(r)
         assert servers is not None
+        if r == "Q" and problem.fleet:  # the QCs some member may use (module docstring)
+            servers = len(set().union(*(problem.eligible_servers(p) for p in members)))
         total = sum(d[p] for p in members)
         rhs = release * total + total ** 2 / (2 * servers) \
             - 0.5 * sum(d[p] ** 2 for p in members)
@@ -339,7 +416,7 @@ def _weighted_delay(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelDa
     """w_j (s[last_j] + d[last_j] - t_j): job j's (weighted) delay as an expression."""
     last = problem.chains[job_id][-1]
     weight = problem.tasks[last].weight if weighted else 1
-    return weight * (m.s[last] + data.d[last] - data.arrival[job_id])
+    return weight * (m.s[last] + _duration(m, data, last) - data.arrival[job_id])
 
 
 def _add_subset_rows(m: pyo.ConcreteModel, problem: OfflineProblem, data: ModelData,
@@ -405,8 +482,10 @@ def set_start(m: pyo.ConcreteModel, info: ModelInfo, problem: OfflineProblem,
     lab = list(servers)
     for r in ("C", "Q"):
         ranked = sorted((p for p in info.assign if problem.tasks[p].resource == r),
-                        key=lambda p: (problem.tasks[p].head_s, problem.tasks[p].job_id,
-                                       problem.tasks[p].index))
+                        key=lambda p: _rank_key(problem.tasks[p]))
+        if r == "Q" and problem.fleet:
+            _relabel_fleet(problem, ranked, servers, lab)
+            continue
         for p in ranked:
             key = (r, servers[p])
             if key not in label:
@@ -418,3 +497,21 @@ def set_start(m: pyo.ConcreteModel, info: ModelInfo, problem: OfflineProblem,
         m.y[p, q].set_value(1 if (starts_s[p], p) <= (starts_s[q], q) else 0, skip_validation=True)
     for (p, q) in m.PM:
         m.z[p, q].set_value(1 if lab[p] == lab[q] else 0, skip_validation=True)
+
+
+def _relabel_fleet(problem: OfflineProblem, ranked: list[int], servers: list[int],
+                   lab: list[int]) -> None:
+    """QC fleet: relabel each group's QCs by first use in rank order (``lab``, in place),
+    so a start respects the per-group symmetry-breaking rule."""
+    first = [0] * len(problem.qc_groups)
+    for g in range(1, len(first)):
+        first[g] = first[g - 1] + problem.qc_groups[g - 1].count
+    label: dict[int, int] = {}
+    used = [0] * len(first)
+    for p in ranked:
+        k = servers[p]
+        if k not in label:
+            g = problem.qc_group_of[k]
+            label[k] = first[g] + used[g]
+            used[g] += 1
+        lab[p] = label[k]

@@ -51,7 +51,8 @@ class SolveOptions:
     #: "bnb" (exact branch and bound, C = 1 only), "milp" (HiGHS), "cpsat"
     #: (OR-Tools CP-SAT, cpsat.py) or "auto": "milp" if a MILP-only option is
     #: set, else "bnb" when C = 1, else "cpsat" when OR-Tools is installed, else
-    #: "milp" (a str, checked by solve_delays: another value gives status "error")
+    #: "milp"; with a QC fleet never "bnb" (a str, checked by solve_delays: another
+    #: value gives status "error")
     method: str = "auto"
     #: relative gap at which a solve counts as optimal
     mip_rel_gap: float = 1e-7

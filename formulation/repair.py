@@ -59,13 +59,16 @@ def exact_schedule(problem: OfflineProblem, starts_s: Sequence[float],
         else:
             server = int(servers[p])
             server = min(max(server, 0), limit - 1)
+            if t.duration_s == 0 and p in problem.group_durations:
+                server = problem.eligible_servers(p)[0]  # any eligible QC: it takes no time
             lane[p] = server
-            if t.duration_s > 0:
+            duration = problem.duration_on(p, server)  # its QC's, with a fleet
+            if duration > 0:
                 start[p] = max(ready, lane_free.get((t.resource, server), -math.inf))
-                lane_free[(t.resource, server)] = start[p] + t.duration_s
+                lane_free[(t.resource, server)] = start[p] + duration
             else:
                 start[p] = ready  # a zero-length task occupies no server time
-        end[p] = start[p] + t.duration_s
+        end[p] = start[p] + (t.duration_s if limit is None else problem.duration_on(p, lane[p]))
     return Schedule(tuple(
         ScheduledTask(t.job_id, t.index, TaskKind.CLASSICAL if t.resource == "C" else TaskKind.QUANTUM,
                       lane[t.pos], start[t.pos], end[t.pos]) for t in tasks))
@@ -102,6 +105,10 @@ def _dispatch(problem: OfflineProblem, rule: str, weighted: bool) -> Schedule:
             lanes = free[t.resource]
             if n_servers[t.resource] is None or t.duration_s == 0:
                 srv, est = (SHARED_POOL if n_servers[t.resource] is None else 0), ready_at[j]
+            elif t.pos in problem.group_durations:  # QC fleet: earliest end, eligible QCs
+                srv = min(problem.eligible_servers(t.pos), key=lambda k: (
+                    max(ready_at[j], lanes[k]) + problem.duration_on(t.pos, k), k))
+                est = max(ready_at[j], lanes[srv])
             else:
                 srv = min(range(len(lanes)), key=lanes.__getitem__)
                 est = max(ready_at[j], lanes[srv])
@@ -116,9 +123,11 @@ def _dispatch(problem: OfflineProblem, rule: str, weighted: bool) -> Schedule:
         assert best is not None  # some job has a task left while remaining > 0
         _, t, srv, est = best
         starts[t.pos], servers[t.pos] = est, srv
+        d = t.duration_s if srv == SHARED_POOL or t.duration_s == 0 else \
+            problem.duration_on(t.pos, srv)
         if n_servers[t.resource] is not None and t.duration_s > 0:
-            free[t.resource][srv] = est + t.duration_s
-        ready_at[t.job_id] = est + t.duration_s
+            free[t.resource][srv] = est + d
+        ready_at[t.job_id] = est + d
         nxt[t.job_id] += 1
         if nxt[t.job_id] == len(problem.chains[t.job_id]):
             del nxt[t.job_id]
@@ -161,7 +170,12 @@ def sgs(problem: OfflineProblem, sequence: Sequence[int], weighted: bool = False
             start, srv = ready[j], (SHARED_POOL if problem.servers(t.resource) is None else 0)
         else:
             start, srv, at = math.inf, 0, 0
-            for k, lane in enumerate(lanes[t.resource]):
+            fleet = p in problem.group_durations  # QC fleet: earliest end on an eligible QC
+            best_end = math.inf
+            for k in (problem.eligible_servers(p) if fleet else range(len(lanes[t.resource]))):
+                lane = lanes[t.resource][k]
+                if fleet:
+                    d = problem.duration_on(p, k)
                 cand, i = ready[j], 0
                 for i, (s, e) in enumerate(lane):  # noqa: B007 (i is the insertion point after the loop)
                     if e <= cand:
@@ -171,8 +185,9 @@ def sgs(problem: OfflineProblem, sequence: Sequence[int], weighted: bool = False
                     cand = e
                 else:
                     i = len(lane)
-                if cand < start:
-                    start, srv, at = cand, k, i
+                if (cand + d < best_end) if fleet else (cand < start):
+                    start, srv, at, best_end = cand, k, i, cand + d
+            d = problem.duration_on(p, srv) if fleet else d
             lane = lanes[t.resource][srv]
             # keep the lane sorted by start
             while at < len(lane) and lane[at][0] < start:

@@ -36,7 +36,8 @@ import numpy as np
 from numba import njit
 
 from hqsched.compiled import key_caches_on_sources
-from hqsched.instances.model import Instance, TaskKind
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, QCGroup, TaskKind
 from hqsched.instances.schedule import SHARED_POOL, Schedule, ScheduledTask
 
 from .bounds_scale import chain_durations
@@ -270,10 +271,15 @@ def improve(fl: Flat, classical_servers: int | None, quantum_servers: int, rank:
 
 def upper_bound(instance: Instance, classical_servers: int | None, quantum_servers: int,
                 worker_capacity_ops_per_s: float, weighted: bool = False,
-                time_limit_s: float = 30.0) -> UpperBound:
+                time_limit_s: float = 30.0, *, qc_groups: tuple[QCGroup, ...] = ()
+                ) -> UpperBound:
     """The best checked schedule of the rules and of the local search from the best of them.
 
-    ``time_limit_s`` bounds the local search (the rule runs come first)."""
+    ``time_limit_s`` bounds the local search (the rule runs come first). The dispatcher
+    knows identical QCs only: a QC fleet (``qc_groups``) is refused (InputError)."""
+    if qc_groups:
+        raise InputError("upper bound (list scheduling): a QC fleet (qc_groups) is not "
+                         "supported; it schedules identical QCs only")
     t0 = time.perf_counter()
     fl = flatten(instance, worker_capacity_ops_per_s, weighted)
     arrival_rank = np.arange(len(fl.arrival), dtype=float)
