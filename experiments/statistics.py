@@ -121,7 +121,8 @@ CLIPPED_NOTE = (f"{CLIPPED} interval clipped to the metric's physical range ([0,
 def clip_interval(metric: str, low: float, high: float) -> tuple[float, float, bool]:
     """(low, high, clipped): a t interval cut to ``metric``'s physical range, where the
     symmetric t interval of few, skewed per-seed values can reach past it."""
-    top = 1.0 if metric in UNIT_INTERVAL_METRICS else math.inf
+    top = 1.0 if metric in UNIT_INTERVAL_METRICS or metric.startswith(GROUP_UTILIZATION) \
+        else math.inf
     new_low, new_high = max(low, 0.0), min(high, top)
     return new_low, new_high, (new_low, new_high) != (low, high)
 
@@ -138,7 +139,26 @@ TABLE_ROWS = (
     ("QC utilization", "qc_utilization", 1.0, ""),
     ("censored jobs", "censored", 1.0, ""),
     ("completed jobs", "completed", 1.0, ""),
+    # Issue 17's feature metrics (docs/platform-features.md): in a summary only when the
+    # feature is on, so shown only then (QC utilisation per group: ``feature_rows``).
+    ("sessions opened", "sessions", 1.0, ""),
+    ("session idle QC time", "session_idle_qc_s", 1 / HOUR_S, "h"),
+    ("avg QCs reserved by sessions", "avg_quantum_reserved", 1.0, ""),
+    ("cold starts", "cold_starts", 1.0, ""),
+    ("instance wait, all tasks", "instance_wait_s", 1 / HOUR_S, "h"),
+    ("warm instance time", "warm_instance_s", 1 / HOUR_S, "h"),
+    ("avg function instances", "avg_instances", 1.0, ""),
 )
+#: Per-group QC utilisation of a fleet: summary metric ``qc_utilization_<group>``.
+GROUP_UTILIZATION = "qc_utilization_"
+
+
+def table_rows(metrics: Iterable[str]) -> list[tuple[str, str, float, str]]:
+    """``TABLE_ROWS`` plus one row per fleet group's utilisation found in ``metrics``."""
+    groups = [(f"QC utilization {m.removeprefix(GROUP_UTILIZATION)}", m, 1.0, "")
+              for m in metrics if m.startswith(GROUP_UTILIZATION)]
+    at = [row[1] for row in TABLE_ROWS].index("qc_utilization") + 1
+    return [*TABLE_ROWS[:at], *groups, *TABLE_ROWS[at:]]
 
 
 def format_table(summary: pd.DataFrame, title: str = "") -> str:
@@ -150,7 +170,7 @@ def format_table(summary: pd.DataFrame, title: str = "") -> str:
     header = ("metric", "mean", "95% CI (t, across seeds)", "n")
     body = []
     clipped = False
-    for label, metric, scale, unit in TABLE_ROWS:
+    for label, metric, scale, unit in table_rows(summary.index):
         if metric not in summary.index:
             continue
         row = summary.loc[metric]

@@ -144,6 +144,10 @@ class Candidate:
     def evaluated(self) -> bool:
         return bool(self.seeds)
 
+    def key(self) -> str:
+        """Its campaign point key (a fleet candidate of ``planning.fleet`` has its own)."""
+        return cmp.point_key(point_values(*self.point))
+
     def interval(self, metric: str) -> tuple[float, float, float, int]:
         """Mean and two-sided 95% t interval over the seeds run (``online.stats.t_interval``)."""
         return t_interval(self.values.get(metric, []))
@@ -254,7 +258,7 @@ class _Runner:
         """Make sure every (candidate, seed) has run, then record its per-seed values."""
         units = []
         for cand, seeds in todo:
-            key = cmp.point_key(point_values(*cand.point))
+            key = cand.key()
             units += [(cmp.unit_id(key, s), key, s) for s in seeds]
         o = self.options
         report = run_campaign(self.campaign, self.root, executor=o.executor,
@@ -267,7 +271,7 @@ class _Runner:
             raise RuntimeError(f"{len(report.failed)} simulation(s) failed, first "
                                f"{report.failed[0]}; tracebacks in {self.root}/{cmp.FAILED_DIR}/")
         for cand, seeds in todo:
-            key = cmp.point_key(point_values(*cand.point))
+            key = cand.key()
             for s in seeds:
                 if s in cand.seeds:
                     continue

@@ -26,6 +26,7 @@ from hqsched.experiments import statistics as stats
 from hqsched.experiments.campaign import PLAN_FILE, point_key, read_plan, status, unit_id
 from hqsched.experiments.results_store import MANIFEST, NOT_STARTED, SUMMARY_DIR, ResultStore
 from hqsched.online.config import ReplicationResult
+from hqsched.progress import bar
 
 #: Metrics summarised per grid point (summary fields plus derived ones).
 POINT_METRICS = (
@@ -33,6 +34,23 @@ POINT_METRICS = (
     "job_time_p99_s", "avg_classical_active", "avg_quantum_in_service",
     "avg_quantum_pending", "avg_quantum_tasks", "qc_utilization", "completed", "censored",
 )
+#: Issue 17's feature metrics (docs/platform-features.md): a run reports them only when its
+#: feature is on, and they are summarised only then (with ``qc_utilization_<group>``).
+FEATURE_METRICS = ("sessions", "session_idle_qc_s", "avg_quantum_reserved", "cold_starts",
+                   "instance_wait_s", "warm_instance_s", "avg_instances")
+
+
+def summary_column(data: CampaignData, metric: str) -> str:
+    """The column of ``point_summary`` that holds ``metric``: its name, or ``<name> (metric)``
+    where an option of the grid has the same name (``sessions`` is both)."""
+    return f"{metric} (metric)" if metric in data.params.columns else metric
+
+
+def feature_metrics(runs: pd.DataFrame) -> list[str]:
+    """The feature metrics some run of ``runs`` reports, in ``FEATURE_METRICS`` order after
+    the per-group QC utilisations."""
+    groups = [m for m in runs.columns if m.startswith("qc_utilization_")]
+    return groups + [m for m in FEATURE_METRICS if m in runs.columns]
 
 
 @dataclass
@@ -111,9 +129,11 @@ def _policy_dirs(root: Path) -> dict[str, Path]:
 Source = tuple[ResultStore, dict[int, str]]
 
 
-def load(root: str | Path) -> CampaignData:
+def load(root: str | Path, progress: bool = True) -> CampaignData:
     """Load every finished unit of a campaign or ``simulate`` output directory (unfinished
-    and failed ones are counted, not read); a corrupt unit is refused (InputError)."""
+    and failed ones are counted, not read); a corrupt unit is refused (InputError).
+    ``progress``: a bar of the units read, on a terminal or in a notebook
+    (``hqsched.progress``), shown only when reading takes over a second."""
     root = Path(root)
     kind = results_kind(root)
     if kind == "gap":
@@ -132,14 +152,18 @@ def load(root: str | Path) -> CampaignData:
                            for p in plan["points"]]).set_index("point")
     results: dict[str, list[ReplicationResult]] = {}
     run_rows, job_frames = [], []
-    for p in plan["points"]:
-        key = p["key"]
-        store, units = sources[key]
-        for seed, unit in sorted(units.items()):
-            summary, jobs = store.load(unit)
-            results.setdefault(key, []).append(ReplicationResult(seed, summary, jobs))
-            run_rows.append({"point": key, "seed": seed, **summary})
-            job_frames.append(pd.DataFrame({"point": key, "seed": seed, **jobs}))
+    n_units = sum(len(units) for _, units in sources.values())
+    with bar(n_units, "reading results", "unit", progress=progress, delay=1.0,
+             leave=False) as shown:
+        for p in plan["points"]:
+            key = p["key"]
+            store, units = sources[key]
+            for seed, unit in sorted(units.items()):
+                summary, jobs = store.load(unit)
+                results.setdefault(key, []).append(ReplicationResult(seed, summary, jobs))
+                run_rows.append({"point": key, "seed": seed, **summary})
+                job_frames.append(pd.DataFrame({"point": key, "seed": seed, **jobs}))
+                shown.update(1)
     runs = pd.DataFrame(run_rows)
     # The paper's "average quantum tasks": in service plus pending, per seed.
     runs["avg_quantum_tasks"] = runs["avg_quantum_in_service"] + runs["avg_quantum_pending"]
@@ -236,9 +260,10 @@ def point_summary(data: CampaignData) -> pd.DataFrame:
     rows = []
     for key, group in data.runs.groupby("point", sort=False):
         row: dict[str, Any] = {"point": key, "seeds": len(group)}
-        for m in POINT_METRICS:
+        for m in (*POINT_METRICS, *feature_metrics(data.runs)):
             mean, lo, hi, _ = stats.t_interval(group[m].astype(float))
-            row.update({m: mean, f"{m}_ci_low": lo, f"{m}_ci_high": hi})
+            col = summary_column(data, m)
+            row.update({col: mean, f"{col}_ci_low": lo, f"{col}_ci_high": hi})
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("point")
     return data.params.join(frame, how="inner")
@@ -266,7 +291,10 @@ def load_axis(interarrival_s: pd.Series | np.ndarray) -> np.ndarray:
 PAPER_SCENARIO_OPTIONS = (
     "interarrival", "classical-workers", "worker-capacity", "quantum-computers",
     "max-classical", "max-quantum", "no-admission", "classical-mode", "qubits", "priorities",
-    "quantum-target", "fill-in", "iteration-scale", "traces", "instance")
+    "quantum-target", "fill-in", "iteration-scale", "traces", "instance",
+    # issue 17's features: a fleet, sessions or function instances are not the paper's platform
+    "qc-group", "routing", "sessions", "max-instances", "cold-start", "cold-start-work",
+    "keep-alive")
 #: The axes the paper varies (Section IV): a grid over them is still the paper's scenario.
 PAPER_AXES = ("policy", "classical-workers", "quantum-computers", "interarrival")
 

@@ -111,6 +111,49 @@ def simulate_cases() -> list[Case]:
         Case("simulate no admission 1 s 30 d", [*SIM, "--no-admission", "--interarrival", "1",
                                                 "--duration", "30d"]),
     ]
+    return cases + feature_cases()
+
+
+def feature_cases() -> list[Case]:
+    """Issue 17's options (docs/platform-features.md): a fleet, routing, sessions, cold
+    starts; the session options are given with sessions on, so that their parser speaks."""
+    cases = [Case("simulate every feature on", [*SIM, "--qc-group", "f:1:speed=2:cost=3",
+                                                "--qc-group", "s:2:qubits=10",
+                                                "--routing", "smallest", "--sessions", "all",
+                                                "--keep-alive", "1m", "--cold-start", "2s"],
+                  RUNS)]
+    bad = {"--qc-group": ["", "a", ":2", "a:x", "a:-1", "a:1e9", "a:2:foo=1", "a:2:speed=0",
+                          "a:2:speed=nan", "a:2:speed=inf", "a:2:qubits=0", "a:2:qubits=6",
+                          "a:2:backend=nosuch", "a:2:backend=ibm_torino:speed=2",
+                          "a:2:cost=-1", "a:0", "a:1,a:1"],
+           "--routing": ["nosuch", ""],
+           "--sessions": ["", "some", "priority>=0", "priority>=abc", "priority>=1e9"],
+           "--max-instances": BAD_COUNTS,
+           "--cold-start": ["-1", "abc", "nan", "inf"],
+           "--cold-start-work": ["-1", "abc", "nan", "inf", "1e400"],
+           "--keep-alive": ["-1", "abc", "nan", "inf"]}
+    for option, values in bad.items():
+        for value in values:
+            cases.append(Case(f"simulate {option} {value!r}", [*SIM, option, value]))
+    for option in ("--session-max-length", "--session-idle-timeout"):
+        for value in ["0", "-1", "abc", "nan"]:
+            cases.append(Case(f"simulate --sessions all {option} {value!r}",
+                              [*SIM, "--sessions", "all", option, value]))
+    cases += [
+        Case("simulate session option without sessions", [*SIM, "--session-max-length", "1h"]),
+        Case("simulate cold start in dedicated mode", [*SIM, "--classical-mode", "dedicated",
+                                                       "--cold-start", "1s"]),
+        Case("simulate fleet and a different Q", [*SIM, "--qc-group", "a:2",
+                                                  "--quantum-computers", "3"]),
+    ]
+    fleet = ["plan", "fleet", "--max-drop", "0.1", "--seeds", "0-1"]
+    for value in ["a:2-1", "a:x-2", "a:0-0", "a:1:qubits=6", "a:0-2:cost=nan", "a"]:
+        cases.append(Case(f"plan fleet --qc-group {value!r}", [*fleet, "--qc-group", value]))
+    for value in ["-1", "abc", "nan", "1e400"]:
+        cases.append(Case(f"plan fleet --classical-cost {value!r}",
+                          [*fleet, "--qc-group", "a:1", "--classical-cost", value]))
+    cases += [Case("plan fleet no group", fleet),
+              Case("plan fleet no target", ["plan", "fleet", "--qc-group", "a:1"])]
     return cases
 
 
@@ -173,8 +216,11 @@ def solve_cases() -> list[Case]:
     options = {"--classical-workers": BAD_COUNTS, "--quantum-computers": BAD_COUNTS,
                "--worker-capacity": BAD_REALS + ["1e-300", "1e308"],
                "--time-limit": ["0", "-1", "nan", "abc"], "--method": ["nosuch"],
-               "--delta-max": ["0", "-1", "nan", "abc"]}
-    cases = [Case("solve ok", SOLVE, RUNS, files=inst)]
+               "--delta-max": ["0", "-1", "nan", "abc"],
+               "--qc-group": ["a", "a:x", "a:1:qubits=1", "a:0", "a:1:backend=nosuch"]}
+    cases = [Case("solve ok", SOLVE, RUNS, files=inst),
+             Case("solve a fleet", [*SOLVE, "--qc-group", "f:1:speed=2", "--qc-group", "s:1"],
+                  RUNS, files=inst)]
     for option, values in options.items():
         for value in values:
             cases.append(Case(f"solve {option} {value!r}", [*SOLVE, option, value], files=inst))

@@ -188,14 +188,20 @@ def bounded_float(minimum: float, maximum: float) -> Callable[[Any, str], float]
     return parse
 
 
-def parse_probability(value: Any, where: str) -> float:
-    """A number in [0, 1]."""
+def as_number(value: Any) -> float:
+    """``value`` as a float (text or a number; not a bool), NaN if it is none: the caller's
+    range check then refuses it with its own message."""
     try:
         if isinstance(value, bool):
             raise ValueError
-        x = float(value)
+        return float(value)
     except (TypeError, ValueError, OverflowError):
-        x = math.nan
+        return math.nan
+
+
+def parse_probability(value: Any, where: str) -> float:
+    """A number in [0, 1]."""
+    x = as_number(value)
     if not (0.0 <= x <= 1.0):
         raise InputError(f"{where}: must be a probability in [0, 1], got {_show(value)}")
     return x

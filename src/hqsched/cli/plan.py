@@ -30,6 +30,7 @@ from hqsched.cli import interrupt
 from hqsched.cli.arguments import (
     QUIET_HELP,
     SIMULATOR_KERNELS,
+    add_progress_options,
     check_instance_size,
     compile_notice,
     output_file,
@@ -37,6 +38,7 @@ from hqsched.cli.arguments import (
 from hqsched.errors import InputError
 from hqsched.experiments import scenario as scn
 from hqsched.experiments.campaign_run import EXECUTORS, import_ray
+from hqsched.experiments.executor import ExecutorOptions
 from hqsched.experiments.replications import (
     EVENT_BUDGET,
     check_expected_events,
@@ -64,16 +66,27 @@ from hqsched.inputs import (
 from hqsched.instances.io import read_instance
 from hqsched.online.config import SimulationConfig
 from hqsched.planning.exact import OBJECTIVES, plan_exact
+from hqsched.planning.fleet import (
+    FleetSearch,
+    candidates_for,
+    check_search,
+    parse_group_choices,
+    parse_hourly_cost,
+    plan_fleet,
+)
+from hqsched.planning.fleet import format_report as format_fleet_report
 from hqsched.planning.simulated import Cost, Targets, format_report, parse_cost, plan_simulate
 from hqsched.provenance import ALLOW_MIXED_HELP
 from hqsched.reports.plan_figure import write_figure
+from hqsched.reports.style import FIGURE_FORMATS
 
 _SCN = {o.name: o for o in scn.OPTIONS}
 #: Options of `hqsched simulate` that plan simulate does not take (C and Q are searched,
 #: seeds are a budget with their own syntax, results are always CSV).
 _NOT_FOR_PLAN = {"classical-workers": "use --classical-range",
                  "quantum-computers": "use --quantum-range",
-                 "format": "plan results are CSV"}
+                 "format": "plan results are CSV",
+                 "qc-group": "a fleet is searched by hqsched plan fleet"}
 
 
 def _budget(value: Any, where: str) -> tuple[int, ...]:
@@ -111,9 +124,34 @@ PLAN_OPTIONS: dict[str, tuple[Callable[[Any, str], Any], Any, str, str | None]] 
                   "(heat maps, monotonicity analysis)", None),
     "allow-mixed": (parse_flag, False, ALLOW_MIXED_HELP, None),
     "executor": (parse_choice(EXECUTORS), "local", "local processes (default) or ray", "NAME"),
+    "figure-format": (parse_choice(FIGURE_FORMATS), "png",
+                      "file format of the heat map plan.FMT in --out: png (default, 150 dpi), "
+                      "or pdf / svg (vector, for papers)", "FMT"),
     "address": (parse_text, None,
                 "Ray cluster address (auto, host:port); default: a local Ray instance", "ADDR"),
 }
+
+#: plan fleet's own options (same shape as PLAN_OPTIONS); its --qc-group takes count ranges.
+FLEET_OPTIONS: dict[str, tuple[Callable[[Any, str], Any], Any, str, str | None]] = {
+    "qc-group": (parse_group_choices, (),
+                 "a candidate QC group NAME:LO-HI[:qubits=Q][:backend=B|:speed=X][:cost=C], "
+                 "repeatable, at least one: counts LO to HI are tried (0: the group may be "
+                 "left out), cost per QC per hour (default 1)", "GROUP"),
+    "classical-range": PLAN_OPTIONS["classical-range"],
+    "classical-cost": (parse_hourly_cost, 1.0,
+                       "cost of one classical worker per hour, same unit as the groups' "
+                       "cost=C (default 1)", "X"),
+    **{k: PLAN_OPTIONS[k] for k in ("max-drop", "max-p95-job-time", "max-mean-job-time",
+                                    "seeds", "batch", "alpha")},
+    "no-prune": (parse_flag, False, "also run the candidates the stability bound proves "
+                 "infeasible in steady state (see the module docstring of planning/fleet.py)",
+                 None),
+    **{k: PLAN_OPTIONS[k] for k in ("allow-mixed", "executor", "address")},
+}
+#: Scenario options plan fleet does not take.
+_NOT_FOR_FLEET = {"classical-workers": "use --classical-range",
+                  "quantum-computers": "the fleet is searched: --qc-group NAME:LO-HI",
+                  "format": "plan results are CSV"}
 
 EXAMPLES = """\
 examples:
@@ -123,6 +161,9 @@ examples:
   hqsched plan simulate --interarrival 450 --qubits 4,6,8,10 --max-drop 0.05 \\
       --max-p95-job-time 6h --cost "C=1,Q=20" --seeds n=20 --out results/plan
   hqsched plan simulate --config plan.toml --full-grid --out results/plan-grid
+  hqsched plan fleet --qc-group torino:0-3:backend=ibm_torino:cost=3 \
+      --qc-group nazca:0-3:backend=ibm_nazca:cost=2 --classical-range 1-2 \
+      --max-p95-job-time 10h --interarrival 600 --seeds n=10 --out results/fleet
 """
 
 
@@ -158,6 +199,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--time-limit", default="60", metavar="T",
                    help="solver time limit per solve (default 60 s)")
     e.add_argument("--out", metavar="FILE", help="write the verified schedule CSV here")
+    add_progress_options(e)
     e.set_defaults(func=run_exact)
 
     s = sub.add_parser("simulate", help="cheapest (C, Q) meeting drop / job-time targets, "
@@ -178,16 +220,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if o.name == "policy":
             help_ = ("quantum scheduling policy, one name (default fifo: a plan sizes the "
                      "platform for one policy, where simulate's default all compares them)")
-        if o.flag:
-            s.add_argument(f"--{o.name}", action="store_true", default=argparse.SUPPRESS,
-                           help=help_)
-        else:
-            s.add_argument(f"--{o.name}", metavar=o.metavar, default=argparse.SUPPRESS,
-                           help=help_)
+        scn.add_option(s, o, help_)
     s.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     s.add_argument("--yes", action="store_true",
                    help=f"run even if expected to exceed {EVENT_BUDGET:.0e} events (hours)")
     s.set_defaults(func=run_simulate)
+    _register_fleet(sub)
+
+
+def _register_fleet(sub: argparse._SubParsersAction) -> None:
+    """``plan fleet``: its own options, then the scenario options it takes."""
+    f = sub.add_parser("fleet", help="cheapest QC fleet (count per group) and C meeting "
+                                     "drop / job-time targets, by simulation",
+                       description="Cheapest QC fleet and C meeting the targets: candidates "
+                                   "in increasing cost per hour, each settled by a sequential "
+                                   "test over common seeds; candidates the work-conservation "
+                                   "bound proves infeasible are skipped.",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("--config", metavar="FILE",
+                   help="TOML file; keys = these option names; the command line overrides it")
+    for name, (_, _, help_, metavar) in FLEET_OPTIONS.items():
+        if metavar is None:
+            f.add_argument(f"--{name}", action="store_true", default=argparse.SUPPRESS,
+                           help=help_)
+        else:
+            f.add_argument(f"--{name}", metavar=metavar, default=argparse.SUPPRESS, help=help_,
+                           action="append" if name == "qc-group" else "store")
+    for o in scn.OPTIONS:
+        if o.name not in _NOT_FOR_FLEET and o.name not in FLEET_OPTIONS:
+            scn.add_option(f, o, "quantum scheduling policy, one name (default fifo)"
+                           if o.name == "policy" else None)
+    f.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    f.add_argument("--yes", action="store_true",
+                   help=f"run even if expected to exceed {EVENT_BUDGET:.0e} events (hours)")
+    f.set_defaults(func=run_fleet)
 
 
 def check_candidates(crange: tuple[int, int], qrange: tuple[int, int]) -> None:
@@ -236,7 +302,8 @@ def run_exact(ns: argparse.Namespace) -> int:
 # plan simulate
 # --------------------------------------------------------------------------
 
-def _read_plan_toml(path: str) -> dict[str, tuple[Any, str]]:
+def _read_plan_toml(path: str, options: dict[str, Any] = PLAN_OPTIONS,
+                    excluded: dict[str, str] = _NOT_FOR_PLAN) -> dict[str, tuple[Any, str]]:
     """Raw values of a plan file: option name -> (value, 'file: key')."""
     p = Path(path)
     doc = load_toml(p, "--config")
@@ -244,33 +311,36 @@ def _read_plan_toml(path: str) -> dict[str, tuple[Any, str]]:
     for key, value in doc.items():
         name = key.replace("_", "-")
         where = f"{path}: {key}"
-        if name in _NOT_FOR_PLAN:
-            raise InputError(f"{where}: not a plan option ({_NOT_FOR_PLAN[name]})")
-        if name not in PLAN_OPTIONS and name not in _SCN:
+        if name in excluded and name not in options:
+            raise InputError(f"{where}: not a plan option ({excluded[name]})")
+        if name not in options and name not in _SCN:
             raise InputError(f"{where}: unknown key {key!r} (known: "
-                             f"{', '.join(sorted(set(PLAN_OPTIONS) | set(_SCN) - set(_NOT_FOR_PLAN)))})")
+                             f"{', '.join(sorted(set(options) | set(_SCN) - set(excluded)))})")
         if name in out:
             raise InputError(f"{where}: given twice (with '-' and '_')")
-        if name in _SCN:
+        if name in _SCN and name not in options:
             value = _SCN[name].relative_to(p.parent, value)
         out[name] = (value, where)
     return out
 
 
-def plan_inputs(ns: argparse.Namespace) -> tuple[SimulationConfig, dict[str, Any], scn.Settings]:
-    """(base scenario, plan option values, scenario settings) from the file and the command line."""
-    raw = _read_plan_toml(ns.config) if getattr(ns, "config", None) else {}
-    for name in list(PLAN_OPTIONS) + list(_SCN):
+def plan_inputs(ns: argparse.Namespace, options: dict[str, Any] = PLAN_OPTIONS,
+                excluded: dict[str, str] = _NOT_FOR_PLAN,
+                ) -> tuple[SimulationConfig, dict[str, Any], scn.Settings]:
+    """(base scenario, plan option values, scenario settings) from the file and the command
+    line; ``options``: the command's own options, ``excluded``: scenario options it refuses."""
+    raw = _read_plan_toml(ns.config, options, excluded) if getattr(ns, "config", None) else {}
+    for name in list(options) + list(_SCN):
         attr = name.replace("-", "_")
         if hasattr(ns, attr):
             raw[name] = (getattr(ns, attr), f"--{name}")
-    plan = {name: default for name, (_, default, _, _) in PLAN_OPTIONS.items()}
+    plan = {name: default for name, (_, default, _, _) in options.items()}
     values = {o.name: o.default for o in scn.OPTIONS}
     values["policy"] = ("fifo",)
     given: dict[str, str] = {"policy": "--policy (plan default fifo)"}
     for name, (value, where) in raw.items():
-        if name in PLAN_OPTIONS:
-            plan[name] = PLAN_OPTIONS[name][0](value, where)
+        if name in options:
+            plan[name] = options[name][0](value, where)
         else:
             values[name] = _SCN[name].parse(value, where)
             given[name] = where
@@ -284,7 +354,8 @@ def plan_inputs(ns: argparse.Namespace) -> tuple[SimulationConfig, dict[str, Any
         raise InputError(f"{given.get('instance', '--instance')}: plan simulate takes a "
                          f"stochastic workload or an instance with full chains, not a CSV "
                          f"without chains")
-    check_candidates(plan["classical-range"], plan["quantum-range"])
+    if "quantum-range" in plan:
+        check_candidates(plan["classical-range"], plan["quantum-range"])
     if plan["batch"] < 2:
         raise InputError(f"--batch: must be >= 2 (a t bound needs two seeds), got {plan['batch']}")
     if plan["address"] is not None and plan["executor"] != "ray":
@@ -334,11 +405,50 @@ def run_simulate(ns: argparse.Namespace) -> int:
         full_grid=p["full-grid"], out=settings["out"], executor=p["executor"],
         processes=settings["processes"], address=p["address"], overwrite=settings["overwrite"],
         force_progress=settings["progress"], allow_mixed=p["allow-mixed"])
+    figure = f"plan.{p['figure-format']}"
     if settings["out"]:
-        write_figure(result, Path(settings["out"]) / "plan.png")
+        write_figure(result, Path(settings["out"]) / figure)
     print(format_report(result))
     runs = sum(len(k.seeds) for k in result.candidates)
     print(f"\n{runs} replication(s) used, {time.perf_counter() - start:.1f} s wall"
-          + (f"; results, plan.json, plan.txt and the heat map plan.png in {settings['out']}"
+          + (f"; results, plan.json, plan.txt and the heat map {figure} in {settings['out']}"
              if settings["out"] else ""))
     return 0 if result.recommended is not None else 1
+
+
+# --------------------------------------------------------------------------
+# plan fleet
+# --------------------------------------------------------------------------
+
+def run_fleet(ns: argparse.Namespace) -> int:
+    base, p, settings = plan_inputs(ns, FLEET_OPTIONS, _NOT_FOR_FLEET)
+    targets = Targets(p["max-drop"], p["max-p95-job-time"], p["max-mean-job-time"])
+    if p["executor"] == "ray":
+        import_ray()
+    search = FleetSearch(p["qc-group"], p["classical-range"], p["classical-cost"],
+                         p["seeds"], p["batch"], p["alpha"], prune=not p["no-prune"],
+                         executor=ExecutorOptions(p["executor"], settings["processes"],
+                                                  p["address"], progress=False))
+    check_search(search, targets.as_dict())
+    n = len(candidates_for(base, search))
+    if not ns.yes:
+        check_expected_events(
+            min(n, 10) * len(search.seeds) * expected_scenario_events(base),
+            expected_scenario_events(base), f"up to {n} candidate fleet(s) x {len(p['seeds'])} "
+            f"seed(s) (counted: 10 candidates at the full budget)", "plan fleet",
+            "narrow the count ranges, use fewer --seeds, shorten --duration")
+    print(f"plan fleet: up to {n} candidate(s), up to {len(p['seeds'])} seeds each, policy "
+          f"{base.policy}" + (f" -> {settings['out']}" if settings["out"] else ""),
+          file=sys.stderr)
+    interrupt.kept_in(settings["out"] or None, "finished replications")
+    compile_notice(*SIMULATOR_KERNELS)
+    start = time.perf_counter()
+    plan = plan_fleet(base, targets, search, out=settings["out"],
+                      overwrite=settings["overwrite"], force_progress=settings["progress"],
+                      allow_mixed=p["allow-mixed"])
+    print(format_fleet_report(plan))
+    runs = sum(len(k.seeds) for k in plan.candidates)
+    print(f"\n{runs} replication(s) used, {time.perf_counter() - start:.1f} s wall"
+          + (f"; results, fleet.json and fleet.txt in {settings['out']}"
+             if settings["out"] else ""))
+    return 0 if plan.recommended is not None else 1
