@@ -28,14 +28,17 @@ When proven, both are the ratio (up to HiGHS's 1e-7 relative gap).
 Resumable: every finished instance is one stored unit of the executor
 (``hqsched.experiments.executor``) in a ``ResultStore`` under ``out``
 (written atomically); a rerun with the same settings skips them. Outputs in ``out``:
-``gap_instances.csv`` (one row per instance, policy and mode),
-``gap_summary.csv`` (the table) and ``gap_boxplot.png``.
+``gap_instances.csv`` (one row per instance, policy and mode) and
+``gap_summary.csv`` (the table); ``hqsched gap`` adds the box plot
+``gap_boxplot.png`` (``hqsched.reports.gap_report.write_boxplot``). With
+``overwrite`` a directory holding another study is emptied first (its units
+and these files), as ``campaign run --overwrite`` does; without it, it is
+refused.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -66,7 +69,6 @@ MODES = ("dedicated", "serverless")
 MAX_TASKS_PER_INSTANCE = 2000
 INSTANCES_CSV = "gap_instances.csv"
 SUMMARY_CSV = "gap_summary.csv"
-BOXPLOT_PNG = "gap_boxplot.png"
 
 
 @dataclass(frozen=True)
@@ -212,20 +214,26 @@ def study_to_table(cfg: GapConfig, k: int, table: TableOutput) -> dict[str, Any]
 
 def run_study(cfg: GapConfig, out: str | Path, processes: int | None = None,
               progress: bool = True, *, force_progress: bool = False,
-              allow_mixed: bool = False) -> pd.DataFrame:
+              allow_mixed: bool = False, overwrite: bool = False) -> pd.DataFrame:
     """Run (or resume) the study into ``out``; returns the per-instance frame.
 
     Finished instances are saved as they complete (units of the executor:
     ``processes`` None = all cores, 1 = in this process; ``progress``: a bar
     on stderr when it is a terminal, always with ``force_progress``); the
-    CSV, summary and plot are (re)written at the end from everything in ``out``.
+    CSV and summary are (re)written at the end from everything in ``out``.
     ``allow_mixed``: resume ``out`` even if made by other code or traces
     (``hqsched.provenance``; the instances come from the bundled traces).
+    ``overwrite``: discard the results in ``out`` of another study (other settings, or
+    other code or traces) instead of refusing them.
     """
     store = ResultStore(out)
     # Locks out until released: one writer at a time.
-    store.claim(cfg.manifest(), record=run_record([None]), allow_mixed=allow_mixed)
+    store.claim(cfg.manifest(), overwrite=overwrite, record=run_record([None]),
+                allow_mixed=allow_mixed)
     try:
+        if overwrite:  # the files of the discarded study go too (rewritten at the end)
+            for name in (INSTANCES_CSV, SUMMARY_CSV):
+                (Path(out) / name).unlink(missing_ok=True)
         options = ExecutorOptions(processes=processes, progress=progress,
                                   force_progress=force_progress)
         run_stored_units(UnitBatch(study_to_table, cfg, range(cfg.instances), "gap", "inst"),
@@ -323,56 +331,11 @@ def format_summary(summary: pd.DataFrame) -> str:
 
 
 def write_outputs(frame: pd.DataFrame, out: str | Path) -> None:
-    """gap_instances.csv, gap_summary.csv (atomic) and gap_boxplot.png."""
+    """gap_instances.csv and gap_summary.csv (atomic); the box plot is drawn by
+    ``hqsched.reports.gap_report`` (this layer only makes data)."""
     out = Path(out)
     if frame.empty:
         return
     atomic_write_text(out / INSTANCES_CSV, frame.to_csv(index=False, float_format="%.10g"))
     atomic_write_text(out / SUMMARY_CSV, summarize(frame).to_csv(index=False,
                                                                  float_format="%.6g"))
-    boxplot(frame, out / BOXPLOT_PNG)
-
-
-def boxplot(frame: pd.DataFrame, path: str | Path) -> None:
-    """One panel per mode; per policy a box of ratio vs incumbent and one vs bound."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    policies = sorted(frame["policy"].unique())
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=False)
-    titles = {"dedicated": "Dedicated: online / offline optimum",
-              "serverless": "Serverless: online / C=\u221e bound"}
-    for ax, mode in zip(axes, MODES):
-        g = frame[frame["mode"] == mode]
-        data, pos, colors = [], [], []
-        for i, p in enumerate(policies):
-            gp = g[g["policy"] == p]
-            for j, (col, color) in enumerate((("ratio_inc", "#4C72B0"),
-                                              ("ratio_bound", "#DD8452"))):
-                data.append(gp[col].dropna().to_numpy(dtype=float))
-                pos.append(3 * i + j)
-                colors.append(color)
-        bp = ax.boxplot(data, positions=pos, widths=0.8, patch_artist=True, showmeans=True,
-                        flierprops={"markersize": 3}, medianprops={"color": "black"},
-                        meanprops={"marker": "^", "markerfacecolor": "white",
-                                   "markeredgecolor": "black", "markersize": 5})
-        for patch, color in zip(bp["boxes"], colors):
-            patch.set_facecolor(color)
-            patch.set_alpha(0.75)
-        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-        ax.set_xticks([3 * i + 0.5 for i in range(len(policies))], policies)
-        n_inst = g["instance"].nunique()
-        proven = int(g.drop_duplicates("instance")["proven"].sum())
-        ax.set_title(f"{titles[mode]}\n({n_inst} instances, {proven} proven optimal)",
-                     fontsize=10)
-        ax.set_ylabel("sum of delays ratio")
-        ax.grid(axis="y", alpha=0.3)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.75) for c in ("#4C72B0", "#DD8452")]
-    fig.legend(handles, ["vs incumbent (lower estimate)", "vs best bound (upper estimate)"],
-               loc="lower center", ncol=2, frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)  # atomic, like the CSVs

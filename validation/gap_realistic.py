@@ -191,13 +191,15 @@ def _tasks(cfg: RealisticGapConfig) -> list[tuple[int, int]]:
 
 def run_study(cfg: RealisticGapConfig, out: str | Path, processes: int | None = None,
               progress: bool = True, *, force_progress: bool = False,
-              allow_mixed: bool = False) -> pd.DataFrame:
+              allow_mixed: bool = False, overwrite: bool = False) -> pd.DataFrame:
     """Run (or resume) the study into ``out``; returns one row per (window, policy, mode).
 
     As gap.run_study: one writer at a time, finished windows kept, ``allow_mixed``
-    resumes a directory made by other code or traces (``hqsched.provenance``)."""
+    resumes a directory made by other code or traces (``hqsched.provenance``),
+    ``overwrite`` discards another study's windows instead of refusing them."""
     store = ResultStore(out)
-    store.claim(cfg.manifest(), record=run_record([None]), allow_mixed=allow_mixed)
+    store.claim(cfg.manifest(), overwrite=overwrite, record=run_record([None]),
+                allow_mixed=allow_mixed)
     try:
         options = ExecutorOptions(processes=processes, progress=progress,
                                   force_progress=force_progress)

@@ -509,6 +509,18 @@ def run_checks(checks: Sequence[Check], seeds: Sequence[int], processes: int | N
     return finalize(estimate(checks, seeds, processes, force_progress=force_progress), bonferroni)
 
 
+def replication_list(seeds: int | Sequence[int] | None, default: int) -> list[int]:
+    """The replications of a validation run: a count n = 0..n-1, a list, or ``default``
+    (a count) if None; at least 2 (an interval needs them)."""
+    if seeds is None:
+        seeds = default
+    replications = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if len(replications) < 2:
+        raise ValueError(f"validation needs at least 2 seeds for an interval, "
+                         f"got {len(replications)}")
+    return replications
+
+
 def validate(quick: bool = False, seeds: int | Sequence[int] | None = None,
              processes: int | None = None, bonferroni: bool = True, *,
              force_progress: bool = False) -> list[CheckRecord]:
@@ -516,12 +528,7 @@ def validate(quick: bool = False, seeds: int | Sequence[int] | None = None,
 
     ``seeds``: the replications (a count n = replications 0..n-1, or their list).
     """
-    if seeds is None:
-        seeds = QUICK_SEEDS if quick else FULL_SEEDS
-    replications = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    if len(replications) < 2:
-        raise ValueError(f"validation needs at least 2 seeds for an interval, "
-                         f"got {len(replications)}")
+    replications = replication_list(seeds, QUICK_SEEDS if quick else FULL_SEEDS)
     checks = quick_checks() if quick else full_checks()
     return run_checks(checks, replications, processes, bonferroni,
                       force_progress=force_progress)

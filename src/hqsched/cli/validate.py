@@ -34,6 +34,7 @@ from hqsched.validation.queueing import (
     quick_checks,
     validate,
 )
+from hqsched.validation.queueing_features import validate_features
 
 CSV_NAME = "validation.csv"
 
@@ -58,6 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_progress_options(p)
     p.add_argument("--per-check", action="store_true",
                    help="verdicts at 95%% per check instead of family-wise 95%% (Bonferroni)")
+    p.add_argument("--features", action="store_true",
+                   help="check issue 17's platform features against queueing theory instead "
+                        "(heterogeneous QCs, cold starts, sessions; docs/platform-features.md)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"also write the table as DIR/{CSV_NAME}")
     p.add_argument("--yes", action="store_true",
@@ -66,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
+    if ns.features:
+        return _report(ns, validate_features(quick=ns.quick, seeds=ns.seeds,
+                                             processes=ns.processes,
+                                             bonferroni=not ns.per_check))
     if not ns.yes:
         checks = quick_checks() if ns.quick else full_checks()
         n_seeds = len(ns.seeds) if ns.seeds is not None else QUICK_SEEDS if ns.quick else FULL_SEEDS
@@ -74,6 +82,11 @@ def run(ns: argparse.Namespace) -> int:
     compile_notice(*SIMULATOR_KERNELS)
     records = validate(quick=ns.quick, seeds=ns.seeds, processes=ns.processes,
                        bonferroni=not ns.per_check, force_progress=ns.progress)
+    return _report(ns, records)
+
+
+def _report(ns: argparse.Namespace, records: list[CheckRecord]) -> int:
+    """Print the verdicts (and write them with --out); exit 1 if a check failed."""
     print(format_records(records))
     if ns.out is not None:
         path = write_csv(records, ns.out)
