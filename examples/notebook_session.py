@@ -1,10 +1,11 @@
-"""A notebook session, as a script: simulate, compare policies in DataFrames, solve an instance
-warm-started by the simulator, draw its Gantt chart.
+"""A notebook session, as a script: simulate, compare policies in DataFrames and in the
+report's job-time figure, solve an instance warm-started by the simulator, draw its Gantt chart.
 
 Each ``# %%`` starts a cell: Jupyter (with jupytext), VS Code and PyCharm open
-the file as a notebook, where the tables render as DataFrames, the Gantt
-chart (a matplotlib Figure) shows inline and the progress bars as widgets.
-As a script it prints the same tables and saves the chart.
+the file as a notebook, where the tables render as DataFrames, the figures
+(matplotlib Figures, the same ones ``hqsched report`` writes) show inline and
+the progress bars as widgets. As a script it prints the same tables and saves
+the figures beside the chart.
 
 Run:  python examples/notebook_session.py [GANTT.png]   (default: a temporary directory)
 Expected output (run as ``python examples/notebook_session.py gantt.png``): notebook_session.out
@@ -23,12 +24,14 @@ from hqsched import (
     WorkloadSpec,
     best_online_schedule,
     gantt_figure,
+    job_time_by_group_figure,
     run_replications,
     simulate,
     small_instance,
     solve,
     summarize,
 )
+from hqsched.reports.campaign_data import load
 
 HOUR = 3600.0
 platform = Platform(classical_workers=1, worker_capacity_ops_per_s=1e9, quantum_computers=4,
@@ -46,15 +49,22 @@ print(jobs.groupby("qubits")["job_time_s"].mean().div(HOUR).round(2)
       .rename("mean job time (h)").to_string())
 
 # %% Compare the policies over 4 seeds: one DataFrame, mean and 95% CI per policy
+out = Path(sys.argv[1]).parent if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
+results = out / "policies"  # one directory per policy, as `hqsched simulate --out` writes
 rows = {}
 for policy in ("fifo", "lifo", "random", "weighted"):
     runs = run_replications(SimulationConfig(platform=platform, policy=policy, workload=workload,
                                              duration_s=48 * HOUR, warmup_s=6 * HOUR),
-                            range(4), processes=1, progress=False)
+                            range(4), results / policy, processes=1, progress=False)
     rows[policy] = summarize(runs).loc["job_time_mean_s", ["mean", "ci_low", "ci_high"]] / HOUR
 comparison = pd.DataFrame(rows).T.round(2)
 print("\nmean job time (h), 4 seeds, 95% CI")
 print(comparison.to_string())
+
+# %% The same runs in the report's figure (paper Fig. 10): job time by qubits per policy
+by_qubits = job_time_by_group_figure(load(results), "qubits")  # a Figure; ax=... to place it
+by_qubits.savefig(out / "job_time_by_qubits.png", bbox_inches="tight")
+print(f"\nwrote {out / 'job_time_by_qubits.png'}: {by_qubits.axes[0].get_title()}")
 
 # %% Solve a small instance, warm-started by the simulator's best online schedule
 instance = small_instance(jobs=6, iterations=3, qubits=(4, 6, 8, 10), seed=1,
@@ -71,6 +81,6 @@ print(schedule.groupby("kind")[["start_s", "end_s"]].agg({"start_s": "min", "end
 # %% Its Gantt chart: a Figure (a notebook shows it inline; here it is saved)
 figure = gantt_figure(optimum.schedule, instance,
                       title=f"optimal schedule, sum of delays {optimum.objective:.2f} s")
-gantt = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp()) / "gantt.png"
+gantt = Path(sys.argv[1]) if len(sys.argv) > 1 else out / "gantt.png"
 figure.savefig(gantt)
 print(f"\nwrote {gantt}")

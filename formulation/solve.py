@@ -73,6 +73,16 @@ the model's rows):
 Every schedule returned is rebuilt exactly (repair.exact_schedule) and has
 passed checker.check_schedule; otherwise the status is "error".
 
+A heterogeneous QC fleet (``qc_groups``; docs/platform-features.md section 4:
+unrelated QCs with eligibility) is solved by CP-SAT with optional intervals
+per group (cpsat.py; what "auto" picks when OR-Tools is installed) or by the
+MILP (models.py module docstring); "bnb" is refused with an ``InputError``
+(the branch and bound's bounds assume identical QCs). The
+heuristics (list scheduling, local search) put each quantum task on the
+eligible QC where it ends first; the C = 1 batch heuristic is skipped.
+``solve_platform(instance, platform, options)`` is the Platform-based call
+that takes the fleet from ``platform.qc_groups``.
+
 Time limits count the solve only: numba's first-call compilation (or loading
 from its cache) is excluded and reported apart (``details["compile_s"]``,
 "compile" in ``SolveResult.summary``), and so is the first import of Pyomo and
@@ -85,18 +95,20 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
-from hqsched.instances.model import Instance, Platform
+from hqsched.errors import InputError
+from hqsched.instances.model import Instance, Platform, QCGroup
 from hqsched.instances.schedule import SHARED_POOL, Schedule
 
 from . import cpsat
 from .batches import batch_search
 from .bnb import branch_and_bound
 from .checker import check_schedule
+from .highs_run import HighsInterrupted, SolveInterrupted, new_solver
 from .options import BnbOptions, ModelOptions, SolveOptions, SubsetBound
 from .problem import OfflineProblem, SolveResult, Status
 from .repair import exact_schedule, list_schedule, local_search
@@ -142,6 +154,13 @@ class _Incumbents:
 
 def _objective(problem: OfflineProblem, schedule: Schedule, weighted: bool) -> float:
     return schedule.sum_delays_s(problem.instance, weighted)
+
+
+def _check(problem: OfflineProblem, schedule: Schedule, tol: float = 1e-9) -> list[str]:
+    """checker.check_schedule on the problem's platform (its QC fleet included)."""
+    return check_schedule(problem.instance, schedule, problem.classical_servers,
+                          problem.quantum_servers, problem.worker_capacity_ops_per_s, tol=tol,
+                          qc_groups=problem.qc_groups, ibm_estimate_s=problem.ibm_estimate_s)
 
 
 def _as_vectors(problem: OfflineProblem, schedule: Schedule) -> tuple[list[float], list[int]]:
@@ -303,8 +322,7 @@ def _run_highs(m: pyo.ConcreteModel, time_limit_s: float, warm: bool, mip_rel_ga
                extra: dict | None = None) -> tuple[Highs, Any, float]:
     """Solve ``m`` with HiGHS (MIP start from the variables' values if ``warm``);
     returns the solver, its results and the wall-clock time (s)."""
-    from pyomo.contrib.appsi.solvers.highs import Highs
-    opt = Highs()
+    opt = new_solver()  # Ctrl-C keeps its incumbent (highs_run.HighsInterrupted)
     opt.config.load_solution = False
     opt.config.time_limit = max(float(time_limit_s), 1e-3)
     opt.config.mip_gap = mip_rel_gap
@@ -331,26 +349,38 @@ def _decode(m: pyo.ConcreteModel, info: ModelInfo, problem: OfflineProblem, opt:
 # ----------------------------------------------------------------------------
 
 def _problem(instance: Instance, classical_servers: int | None, quantum_servers: int,
-             worker_capacity_ops_per_s: float) -> OfflineProblem | SolveResult:
+             worker_capacity_ops_per_s: float, qc_groups: tuple[QCGroup, ...] = (),
+             ibm_estimate_s: Mapping[tuple[int, str], float] | None = None
+             ) -> OfflineProblem | SolveResult:
     """The solver's data for ``instance``, or an ``error`` result saying why it has none."""
     try:
         return OfflineProblem(instance, classical_servers, quantum_servers,
-                              worker_capacity_ops_per_s)
+                              worker_capacity_ops_per_s, qc_groups=tuple(qc_groups),
+                              ibm_estimate_s=ibm_estimate_s)
     except ValueError as exc:
         return SolveResult("error", message=str(exc))
 
 
-def _method(classical_servers: int | None, options: SolveOptions) -> str | SolveResult:
+def _method(classical_servers: int | None, options: SolveOptions,
+            fleet: bool = False) -> str | SolveResult:
     """The method of this solve ("bnb", "cpsat" or "milp"), or an error result.
 
     "auto", by measurement (benchmarks/bench_offline.py, bench_cpsat_random.py):
     the branch and bound for C = 1 (its platform bound wins on trace instances),
     CP-SAT otherwise when OR-Tools is installed, else the MILP; the MILP
-    whenever a MILP-only option is set."""
+    whenever a MILP-only option is set. With a QC fleet "bnb" is refused
+    (InputError) and "auto" is CP-SAT when installed, else the MILP, whatever C
+    (measured: 5-job fleets, 30 s, C = 2: CP-SAT proved 10 of 10, the MILP 4;
+    C = 1: 4 of 6 against 2)."""
     method: str = options.method
+    if fleet and method == "bnb":
+        raise InputError("solve: method=bnb supports identical QCs only; a QC fleet "
+                         "(qc_groups) needs method milp, cpsat or auto")
     if method == "auto":
-        if options.milp_only():
+        if options.milp_only() or (fleet and not cpsat.available()):
             method = "milp"
+        elif fleet:
+            method = "cpsat"
         elif classical_servers == 1:
             method = "bnb"
         else:
@@ -375,7 +405,8 @@ def _warm_start(problem: OfflineProblem, options: SolveOptions, notes: list[str]
     if warm is None and options.warm_start_provider is not None and C is not None:
         try:
             warm = options.warm_start_provider(instance, Platform(
-                classical_workers=C, quantum_computers=Q, worker_capacity_ops_per_s=speed))
+                classical_workers=C, quantum_computers=Q, worker_capacity_ops_per_s=speed,
+                qc_groups=problem.qc_groups))
         except Exception as exc:  # a broken provider must not sink the solve
             notes.append(f"warm start provider failed: {exc}")
             warm = None
@@ -386,7 +417,7 @@ def _warm_start(problem: OfflineProblem, options: SolveOptions, notes: list[str]
             t if t.kind.value == "quantum" else type(t)(t.job_id, t.index, t.kind, SHARED_POOL,
                                                          t.start_s, t.end_s)
             for t in warm.tasks))
-    bad = check_schedule(instance, warm, C, Q, speed, tol=1e-7)
+    bad = _check(problem, warm, tol=1e-7)
     if bad:
         notes.append(f"warm start ignored, infeasible: {bad[0]}")
         return None
@@ -409,7 +440,7 @@ def _incumbents(problem: OfflineProblem, warm: Incumbent | None,
     default_evals = 0 if problem.classical_servers is None else min(20000, 300 * len(problem.tasks))
     evals = (options.local_search_evaluations if options.local_search_evaluations is not None
              else default_evals)
-    if evals > 0 and problem.classical_servers == 1:
+    if evals > 0 and problem.classical_servers == 1 and not problem.fleet:
         # One classical server: batch schedules (batches.py), from arrival order
         # and from the job order of every incumbent.
         orders = ([[j.job_id for j in problem.instance.jobs]]
@@ -484,7 +515,8 @@ def _subset_bounds(problem: OfflineProblem, weighted: bool, known: tuple[SubsetB
                              problem.quantum_servers, problem.worker_capacity_ops_per_s,
                              SolveOptions(weighted=weighted,
                                           time_limit_s=min(left, max(0.25 * budget_s, 0.05)),
-                                          model=ModelOptions(subset_bounds=inner)))
+                                          model=ModelOptions(subset_bounds=inner)),
+                             qc_groups=problem.qc_groups, ibm_estimate_s=problem.ibm_estimate_s)
             if r.status in ("optimal", "feasible") and r.best_bound is not None:
                 lb = r.best_bound - 1e-9 * max(1.0, abs(r.best_bound))
                 found.append((tuple(sorted(ids)), lb))
@@ -513,8 +545,7 @@ def _milp_result(problem: OfflineProblem, res: Any, candidates: list[Incumbent],
                                f"HiGHS stopped ({tc.name}) after {elapsed:.2f}s without a "
                                f"feasible schedule"]), **sizes)
     obj, source, sched = min(candidates, key=lambda i: i.objective)
-    bad = check_schedule(problem.instance, sched, problem.classical_servers,
-                         problem.quantum_servers, problem.worker_capacity_ops_per_s)
+    bad = _check(problem, sched)
     if bad:
         return SolveResult("error", solve_time_s=elapsed, message=f"internal: {source} schedule "
                            f"fails the checker: {bad[0]}", **sizes)
@@ -582,6 +613,8 @@ def _solve_by_milp(problem: OfflineProblem, known: _Incumbents, options: SolveOp
     try:
         opt, res, _ = _run_highs(m, options.time_limit_s - (time.perf_counter() - t0),
                                  best is not None, options.mip_rel_gap)
+    except HighsInterrupted as stop:  # Ctrl-C: hand the best schedule so far to the caller
+        raise _interrupted(problem, stop, known.kept, m, info, weighted, size, t0) from None
     except Exception as exc:
         return SolveResult("error", solve_time_s=time.perf_counter() - t0,
                            message=f"HiGHS failed: {type(exc).__name__}: {exc}", **_sizes(size))
@@ -590,6 +623,27 @@ def _solve_by_milp(problem: OfflineProblem, known: _Incumbents, options: SolveOp
         found_s = _decode(m, info, problem, opt)
         candidates.append(Incumbent(_objective(problem, found_s, weighted), "solver", found_s))
     return _milp_result(problem, res, candidates, options, notes, size, t0)
+
+
+def _interrupted(problem: OfflineProblem, stop: HighsInterrupted, kept: list[Incumbent],
+                 m: pyo.ConcreteModel, info: ModelInfo, weighted: bool,
+                 size: tuple[int, int, int], t0: float) -> SolveInterrupted:
+    """``SolveInterrupted`` with the best checked schedule of the solver's incumbent and
+    the ``kept`` ones (the MIP start among them), and HiGHS's bound."""
+    candidates = list(kept)
+    if stop.has_solution:
+        found = _decode(m, info, problem, stop.solver)
+        candidates.append(Incumbent(_objective(problem, found, weighted), "solver", found))
+    candidates = [c for c in candidates if not _check(problem, c.schedule)]
+    if not candidates:
+        return SolveInterrupted(None)
+    obj, source, sched = min(candidates, key=lambda i: i.objective)
+    bound = None if stop.bound is None else min(stop.bound, obj)
+    return SolveInterrupted(SolveResult(
+        "feasible", objective=obj, best_bound=bound, rel_gap=_gap(obj, bound),
+        solve_time_s=time.perf_counter() - t0, schedule=sched,
+        message=f"interrupted after {stop.wall_s:.1f}s of HiGHS; incumbent from {source}",
+        details={"incumbent": source}, **_sizes(size)))
 
 
 def _solve_by_cpsat(problem: OfflineProblem, known: _Incumbents, options: SolveOptions,
@@ -605,21 +659,25 @@ def _solve_by_cpsat(problem: OfflineProblem, known: _Incumbents, options: SolveO
 
 def solve_delays(instance: Instance, classical_servers: int | None, quantum_servers: int,
                  worker_capacity_ops_per_s: float = 1e9,
-                 options: SolveOptions | None = None) -> SolveResult:
+                 options: SolveOptions | None = None, *, qc_groups: tuple[QCGroup, ...] = (),
+                 ibm_estimate_s: Mapping[tuple[int, str], float] | None = None) -> SolveResult:
     """Minimize the (weighted) sum of delays on C classical and Q quantum servers.
 
     ``classical_servers=None`` is C = infinity (lower bound for serverless
     runs); ``worker_capacity_ops_per_s`` is S. ``options``: a
     ``SolveOptions`` (None: the defaults; its ``method`` says when the branch
-    and bound runs). The module docstring gives the sections and the meaning
-    of each status.
+    and bound runs). ``qc_groups``: a heterogeneous QC fleet (then
+    ``quantum_servers`` is its QC count; MILP only), ``ibm_estimate_s`` the
+    estimates of its backend groups (None: the bundled traces'). The module
+    docstring gives the sections and the meaning of each status.
     """
     t0 = time.perf_counter()
     options = options if options is not None else SolveOptions()
-    problem = _problem(instance, classical_servers, quantum_servers, worker_capacity_ops_per_s)
+    problem = _problem(instance, classical_servers, quantum_servers, worker_capacity_ops_per_s,
+                       qc_groups, ibm_estimate_s)
     if isinstance(problem, SolveResult):
         return problem
-    method = _method(classical_servers, options)
+    method = _method(classical_servers, options, problem.fleet)
     if isinstance(method, SolveResult):
         return method
     notes: list[str] = []
@@ -646,6 +704,18 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
     result.solve_time_s = time.perf_counter() - t0
     result.details["compile_s"] = compiled()
     return result
+
+
+def solve_platform(instance: Instance, platform: Platform, options: SolveOptions | None = None,
+                   *, relax_classical: bool = False,
+                   ibm_estimate_s: Mapping[tuple[int, str], float] | None = None) -> SolveResult:
+    """``solve_delays`` on ``platform``: its C, S and QCs, a heterogeneous QC fleet
+    included (``platform.qc_groups``; ``ibm_estimate_s`` for its backend groups, None:
+    the bundled traces'). ``relax_classical``: C = infinity. Admission thresholds are
+    ignored (the offline problem schedules every job)."""
+    return solve_delays(instance, None if relax_classical else platform.classical_workers,
+                        platform.quantum_computers, platform.worker_capacity_ops_per_s, options,
+                        qc_groups=platform.qc_groups, ibm_estimate_s=ibm_estimate_s)
 
 
 def _import_milp() -> float:
@@ -675,16 +745,20 @@ def _compile_clock() -> Iterator[Callable[[], float]]:
 
 def lp_bound(instance: Instance, classical_servers: int | None, quantum_servers: int,
              worker_capacity_ops_per_s: float = 1e9,
-             options: SolveOptions | None = None) -> SolveResult:
+             options: SolveOptions | None = None, *, qc_groups: tuple[QCGroup, ...] = (),
+             ibm_estimate_s: Mapping[tuple[int, str], float] | None = None) -> SolveResult:
     """LP relaxation of the disjunctive model: ``best_bound`` is a valid lower bound.
 
-    Uses ``options.weighted``, ``options.time_limit_s`` and ``options.model``.
+    Uses ``options.weighted``, ``options.time_limit_s`` and ``options.model``;
+    ``qc_groups`` / ``ibm_estimate_s``: a QC fleet, as in ``solve_delays`` (the LP
+    of the fleet model relaxes it, so it stays a lower bound).
     """
     _import_milp()  # before the time limit starts
     t0 = time.perf_counter()
     options = options if options is not None else SolveOptions()
     weighted = options.weighted
-    problem = _problem(instance, classical_servers, quantum_servers, worker_capacity_ops_per_s)
+    problem = _problem(instance, classical_servers, quantum_servers, worker_capacity_ops_per_s,
+                       qc_groups, ibm_estimate_s)
     if isinstance(problem, SolveResult):
         return problem
     too_big = _unbuildable(problem, "LP", options.time_limit_s - (time.perf_counter() - t0))

@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from hqsched.errors import InputError
 from hqsched.experiments.statistics import clip_interval
 from hqsched.planning import sequential as ps
 from hqsched.planning.simulated import (
@@ -50,18 +52,44 @@ SHORT = {"drop": "drop", "p95": "p95", "mean": "mean"}
 
 
 def write_figure(result: PlanResult, path: str | Path) -> Path:
-    """Write the figure to ``path`` (PNG, or PDF / SVG by its suffix) and return it."""
-    with style.figure_style():
-        fig = _figure(result)
-    style.save(fig, path)
+    """Write ``plan_figure(result)`` to ``path`` (PNG, or PDF / SVG by its suffix) and
+    return it."""
+    style.save(plan_figure(result), path)
     return Path(path)
+
+
+def plan_figure(result: PlanResult, ax: Axes | None = None) -> Figure:
+    """The figure of ``hqsched plan simulate``: the heat map and one panel of curves per
+    target metric, on a new figure; with ``ax``, the heat map only, drawn on it (the
+    curves: ``plan_curves_figure``)."""
+    with style.figure_style():
+        if ax is not None:
+            _heat_map(ax, result, *_axes_values(result))
+            return style.root_figure(ax)
+        return _figure(result)
+
+
+def plan_curves_figure(result: PlanResult, metric: str, ax: Axes | None = None) -> Figure:
+    """Mean and 95% CI of target ``metric`` ("drop", "p95" or "mean") against C, one line
+    per Q, with the target; on ``ax`` or a new figure."""
+    if metric not in result.targets:
+        raise InputError(f"metric: must be one of the plan's targets "
+                         f"{', '.join(result.targets)}, got {metric!r}")
+    with style.figure_style():
+        ax, _ = style.target(ax, 3.0)
+        _curves(ax, result, metric, _axes_values(result)[0])
+        return style.root_figure(ax)
+
+
+def _axes_values(result: PlanResult) -> tuple[list[int], list[int]]:
+    """The C values and the Q values of the candidates, ascending."""
+    return (sorted({k.classical for k in result.candidates}),
+            sorted({k.quantum for k in result.candidates}))
 
 
 def _figure(result: PlanResult) -> Figure:
     tau = result.targets
-    cands = result.candidates
-    cs = sorted({k.classical for k in cands})
-    qs = sorted({k.quantum for k in cands})
+    cs, qs = _axes_values(result)
     n_metrics = len(tau)
     width = max(style.FIGURE_WIDTH_IN, 1.15 * len(cs) + 2.5)
     heat_h = max(1.6, 0.75 * len(qs) + 1.2)
@@ -75,7 +103,7 @@ def _figure(result: PlanResult) -> Figure:
     return fig
 
 
-def _heat_map(ax, result: PlanResult, cs: list[int], qs: list[int]) -> None:
+def _heat_map(ax: Axes, result: PlanResult, cs: list[int], qs: list[int]) -> None:
     tau = result.targets
     for k in result.candidates:
         x, y = k.classical, k.quantum
@@ -127,7 +155,7 @@ def _heat_map(ax, result: PlanResult, cs: list[int], qs: list[int]) -> None:
               frameon=False)
 
 
-def _curves(ax, result: PlanResult, metric: str, cs: list[int]) -> None:
+def _curves(ax: Axes, result: PlanResult, metric: str, cs: list[int]) -> None:
     tau = result.targets[metric]
     scale, unit = (1.0, "") if metric == "drop" else (3600.0, " (h)")
     by_q: dict[int, list] = {}

@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from hqsched import provenance
 from hqsched.errors import InputError
@@ -49,6 +51,7 @@ from hqsched.files import atomic_write_text
 from hqsched.inputs import read_text_file
 from hqsched.instances.traces import load_traces
 from hqsched.online.policies import policy_label
+from hqsched.progress import bar
 from hqsched.reports import campaign_data as rd
 from hqsched.reports import style
 from hqsched.reports.html import page as html_page
@@ -136,22 +139,40 @@ def _fmt(v: Any) -> str:
 
 
 def box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
-    """Job time (h) box plots per grid point, one box per value of ``by`` (Fig. 10)."""
+    """Write ``job_time_by_group_figure`` to ``path`` if it applies; whether it did."""
+    if not _groups_apply(data, by):
+        return False
+    style.save(job_time_by_group_figure(data, by), path)
+    return True
+
+
+def _groups_apply(data: rd.CampaignData, by: str) -> bool:
+    """Whether the jobs have two values of ``by`` or more over 1..MAX_BOX_POINTS points."""
+    jobs = data.jobs[data.jobs["status"] == "completed"]
+    n_points = sum(k in data.results for k in data.params.index)
+    return jobs[by].nunique() >= 2 and 1 <= n_points <= MAX_BOX_POINTS
+
+
+def job_time_by_group_figure(data: rd.CampaignData, by: str, ax: Axes | None = None) -> Figure:
+    """Job time (h, log axis) box plots per grid point, one box per value of ``by``
+    ("qubits" or "priority"; paper Fig. 10), on ``ax`` or a new figure. InputError when
+    the jobs have one value of ``by`` or the campaign more than MAX_BOX_POINTS points."""
+    if not _groups_apply(data, by):
+        raise InputError(f"job time by {by}: needs two values of {by} or more and 1 to "
+                         f"{MAX_BOX_POINTS} grid points")
     with style.figure_style():
-        return _box_by_group(data, by, path)
+        ax, _ = style.target(ax, 4.4)
+        _draw_box_by_group(data, by, ax)
+        return style.root_figure(ax)
 
 
-def _box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
+def _draw_box_by_group(data: rd.CampaignData, by: str, ax: Axes) -> None:
     jobs = data.jobs[data.jobs["status"] == "completed"]
     groups = sorted(jobs[by].unique())
     keys = [k for k in data.params.index if k in data.results]
-    if len(groups) < 2 or not (1 <= len(keys) <= MAX_BOX_POINTS):
-        return False
     labels = _point_labels(data, keys)
     width = 0.8 / len(groups)
     colors = colormaps["viridis"](np.linspace(0.1, 0.9, len(groups)))
-    fig = style.new_figure(4.4)
-    ax = fig.subplots()
     for g, (value, color) in enumerate(zip(groups, colors)):
         sel = jobs[jobs[by] == value]
         series = [sel.loc[sel["point"] == k, "job_time_s"].to_numpy(float) / HOUR for k in keys]
@@ -174,23 +195,43 @@ def _box_by_group(data: rd.CampaignData, by: str, path: Path) -> bool:
     # Beside the axes: inside, it would hide the tallest boxes.
     ax.legend(title=by, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="y", which="both", alpha=0.25)
-    style.save(fig, path)
-    return True
 
 
 def heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric: str,
             title: str, path: Path, percent: bool = False) -> bool:
-    """Mean of ``metric`` over resource (x) x load (y), cells annotated with +-CI half-width
-    (or the clipped interval where it crosses the metric's range)."""
+    """Write ``heatmap_figure`` to ``path`` if the campaign is resource x load; whether it
+    did."""
     if not _is_plane(data, resource):
         return False
-    with style.figure_style():
-        _heatmap(data, summary, resource, metric, title, path, percent)
+    style.save(heatmap_figure(data, resource, metric, title, percent=percent,
+                              summary=summary), path)
     return True
 
 
-def _heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric: str,
-             title: str, path: Path, percent: bool) -> None:
+def heatmap_figure(data: rd.CampaignData, resource: str, metric: str, title: str = "",
+                   ax: Axes | None = None, percent: bool = False,
+                   summary: pd.DataFrame | None = None) -> Figure:
+    """Mean of ``metric`` (a column of ``campaign_data.point_summary``, e.g.
+    "drop_probability") over ``resource`` (x: "quantum-computers" or
+    "classical-workers") x load (y, jobs/h), cells annotated with the 95% CI half-width
+    (or the clipped interval where it crosses the metric's range); ``percent``: values
+    x 100 (paper Figs. 11-13); ``summary``: ``point_summary(data)`` if already computed.
+    On ``ax`` or a new figure; InputError unless the campaign varies exactly
+    ``resource`` and the inter-arrival time."""
+    if not _is_plane(data, resource):
+        raise InputError(f"heat map over {resource} x load: the campaign must vary exactly "
+                         f"{resource} and interarrival, it varies {data.varied()}")
+    if summary is None:
+        summary = rd.point_summary(data)
+    ys = summary["interarrival"].nunique()
+    with style.figure_style():
+        ax, _ = style.target(ax, 0.62 * ys + 2.0)
+        _draw_heatmap(data, summary, resource, metric, title or metric, ax, percent)
+        return style.root_figure(ax)
+
+
+def _draw_heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric: str,
+                  title: str, ax: Axes, percent: bool) -> None:
     frame = summary.assign(load=rd.load_axis(summary["interarrival"]))
     xs = sorted(frame[resource].unique())
     ys = sorted(frame["load"].unique())
@@ -202,13 +243,11 @@ def _heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric
         mean[i, j] = row[metric]
         cells[i, j] = _cell_interval(metric, row[f"{metric}_ci_low"],
                                      row[f"{metric}_ci_high"], scale)
-    fig = style.new_figure(0.62 * len(ys) + 2.0)
-    ax = fig.subplots()
     # Colours from 0 (every metric here is >= 0): a negative colour-bar range means nothing.
     top = float(np.nanmax(mean * scale)) if np.isfinite(mean).any() else 1.0
     im = ax.imshow(mean * scale, origin="lower", aspect="auto", cmap="viridis", vmin=0.0,
                    vmax=top if top > 0 else 1.0)
-    cbar = fig.colorbar(im, ax=ax)
+    cbar = ax.figure.colorbar(im, ax=ax)
     cbar.set_label(("%" if percent else "") + " mean across seeds")
     vmin, vmax = np.nanmin(mean * scale), np.nanmax(mean * scale)
     for i in range(len(ys)):
@@ -225,7 +264,6 @@ def _heatmap(data: rd.CampaignData, summary: pd.DataFrame, resource: str, metric
     ax.set_ylabel("load, jobs/h (mean inter-arrival)")
     ax.set_title(f"{title}\n(cells: mean ± 95% CI half-width, {_seeds_text(data)}; "
                  f"{stats.CLIPPED} CI clipped to the metric's range)")
-    style.save(fig, path)
 
 
 def _cell_interval(metric: str, low: float, high: float, scale: float) -> str:
@@ -240,12 +278,18 @@ def _cell_interval(metric: str, low: float, high: float, scale: float) -> str:
 
 
 def box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float | None:
-    """Job time (h) box plots per resource value at 8 jobs/h (Fig. 14); the load used."""
-    with style.figure_style():
-        return _box_by_resource(data, resource, path)
+    """Write ``job_time_by_resource_figure`` to ``path`` if it applies; the load used
+    (mean inter-arrival, s), or None."""
+    chosen = _fig14_points(data, resource)
+    if chosen is None:
+        return None
+    style.save(job_time_by_resource_figure(data, resource), path)
+    return chosen[1]
 
 
-def _box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float | None:
+def _fig14_points(data: rd.CampaignData, resource: str) -> tuple[list[str], float] | None:
+    """(points in ``resource`` order, their mean inter-arrival time in s) of paper Fig. 14:
+    8 jobs/h when the load varies; None unless the grid is ``resource`` (x load)."""
     others = [k for k in data.varied() if k not in (resource, "interarrival")]
     if resource not in data.varied() or others:
         return None
@@ -260,25 +304,38 @@ def _box_by_resource(data: rd.CampaignData, resource: str, path: Path) -> float 
     else:
         keys = [k for k in params.index if k in data.results]
         interarrival = float(data.plan["fixed"].get("interarrival", 600.0))
-    keys = sorted(keys, key=lambda k: params.loc[k, resource])
+    return sorted(keys, key=lambda k: params.loc[k, resource]), interarrival
+
+
+def job_time_by_resource_figure(data: rd.CampaignData, resource: str,
+                                ax: Axes | None = None) -> Figure:
+    """Job time (h) box plots per value of ``resource`` at 8 jobs/h (paper Fig. 14), on
+    ``ax`` or a new figure; InputError unless the campaign varies ``resource`` (and at
+    most the load, with 450 s among its inter-arrival times)."""
+    chosen = _fig14_points(data, resource)
+    if chosen is None:
+        raise InputError(f"job time per {resource}: the campaign must vary {resource} (and "
+                         f"at most interarrival, including {FIG14_INTERARRIVAL_S:g} s), it "
+                         f"varies {data.varied()}")
+    keys, interarrival = chosen
+    params = data.params
     jobs = data.jobs[data.jobs["status"] == "completed"]
     series = [jobs.loc[jobs["point"] == k, "job_time_s"].to_numpy(float) / HOUR for k in keys]
-    fig = style.new_figure(4.4)
-    ax = fig.subplots()
-    ax.boxplot(series, patch_artist=True,
-               boxprops=dict(facecolor=colormaps["viridis"](0.6), alpha=0.8),
-               medianprops=dict(color="black"),
-               flierprops=dict(marker=".", markersize=2, alpha=0.3))
-    ax.set_xticks(range(1, len(keys) + 1), [f"{params.loc[k, resource]:g}" for k in keys])
-    ax.set_xlabel(RESOURCES[resource][1])
-    ax.set_ylabel("job execution time (h)")
-    ax.set_title(f"Job execution time at {3600 / interarrival:.3g} jobs/h "
-                 f"({interarrival:g} s inter-arrival), {_seeds_text(data)}\n"
-                 f"{_censored_text(data, keys)}")
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_ylim(bottom=0)
-    style.save(fig, path)
-    return interarrival
+    with style.figure_style():
+        ax, _ = style.target(ax, 4.4)
+        ax.boxplot(series, patch_artist=True,
+                   boxprops=dict(facecolor=colormaps["viridis"](0.6), alpha=0.8),
+                   medianprops=dict(color="black"),
+                   flierprops=dict(marker=".", markersize=2, alpha=0.3))
+        ax.set_xticks(range(1, len(keys) + 1), [f"{params.loc[k, resource]:g}" for k in keys])
+        ax.set_xlabel(RESOURCES[resource][1])
+        ax.set_ylabel("job execution time (h)")
+        ax.set_title(f"Job execution time at {3600 / interarrival:.3g} jobs/h "
+                     f"({interarrival:g} s inter-arrival), {_seeds_text(data)}\n"
+                     f"{_censored_text(data, keys)}")
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_ylim(bottom=0)
+        return style.root_figure(ax)
 
 
 def _is_plane(data: rd.CampaignData, resource: str) -> bool:
@@ -320,12 +377,12 @@ def build_report(results_dir: str | Path, out_dir: str | Path, notes: Path | Non
     if rd.results_kind(root) == "gap":
         from hqsched.reports import gap_report  # loads the solvers (Pyomo): only for gap
         out.mkdir(parents=True, exist_ok=True)
-        page, title = gap_report.fill(Page(), root, out)
+        page, title = gap_report.fill(Page(), root, out, figure_format)
     else:
         data = rd.load(root)
         out.mkdir(parents=True, exist_ok=True)
         page, title = _simulation_page(data, out, figure_format), data.plan.get("name", "report")
-        _plan_section(page, root, out)
+        _plan_section(page, root, out, figure_format)
     if notes_text is not None:
         page.lines += [notes_text, ""]
     _provenance_section(page, root)
@@ -345,8 +402,11 @@ def _simulation_page(data: rd.CampaignData, out: Path, fmt: str = "png") -> Page
     page = Page()
     _header_section(page, data)
     _summary_section(page, data, summary)
-    figures = _group_figures(page, data, out, fmt)
-    figures += _plane_figures(page, data, summary, out, fmt)
+    # A bar of the figures (about a second each with tens of thousands of jobs).
+    with bar(_figure_count(data), "drawing figures", "figure", delay=1.0,
+             leave=False) as drawn:
+        figures = _group_figures(page, data, out, fmt, drawn)
+        figures += _plane_figures(page, data, summary, out, fmt, drawn)
     if not figures:
         page.p("No figure applies: the campaign varies no axis of the paper's figures.")
     _paper_section(page, data, summary)
@@ -380,6 +440,19 @@ def _header_section(page: Page, data: rd.CampaignData) -> None:
     _fill_in_note(page, data)
 
 
+#: Summary-table columns of issue 17's feature metrics: metric -> (label, scale); a QC
+#: group's utilisation ``qc_utilization_<group>`` is labelled by its metric name.
+FEATURE_COLUMNS = {
+    "sessions": ("sessions / seed", 1.0),
+    "session_idle_qc_s": ("session idle QC (h)", HOUR),
+    "avg_quantum_reserved": ("avg QCs in sessions", 1.0),
+    "cold_starts": ("cold starts / seed", 1.0),
+    "instance_wait_s": ("instance wait (h, total)", HOUR),
+    "warm_instance_s": ("warm instance (h)", HOUR),
+    "avg_instances": ("avg instances", 1.0),
+}
+
+
 def _summary_section(page: Page, data: rd.CampaignData, summary: pd.DataFrame) -> None:
     page.h(2, "Summary per grid point")
     cols = {"seeds": summary["seeds"]}
@@ -394,6 +467,10 @@ def _summary_section(page: Page, data: rd.CampaignData, summary: pd.DataFrame) -
     table["avg quantum tasks"] = _ci_col(summary, "avg_quantum_tasks")
     table["QC utilization"] = _ci_col(summary, "qc_utilization")
     table["censored / seed"] = _ci_col(summary, "censored")
+    for metric in rd.feature_metrics(data.runs):  # issue 17's features, when a run has them
+        label, scale = FEATURE_COLUMNS.get(
+            metric, (f"QC utilization {metric.removeprefix('qc_utilization_')}", 1.0))
+        table[label] = _ci_col(summary, rd.summary_column(data, metric), scale)
     if "policy" in table:  # clairvoyant policies are benchmarks: say so where they appear
         table["policy"] = table["policy"].map(lambda name: policy_label(str(name)))
         if table["policy"].str.endswith("(clairvoyant)").any():
@@ -405,12 +482,23 @@ def _summary_section(page: Page, data: rd.CampaignData, summary: pd.DataFrame) -
            "[points.csv](points.csv); one row per unit: [runs.csv](runs.csv).")
 
 
-def _group_figures(page: Page, data: rd.CampaignData, out: Path, fmt: str) -> list[str]:
-    """Job time by qubits and by priority (paper Fig. 10) with their tables."""
+def _figure_count(data: rd.CampaignData) -> int:
+    """How many figures the page of ``data`` has (``_group_figures``, ``_plane_figures``)."""
+    count = sum(_groups_apply(data, by) for by in ("qubits", "priority"))
+    for resource in RESOURCES:
+        count += 3 * _is_plane(data, resource) + (_fig14_points(data, resource) is not None)
+    return count
+
+
+def _group_figures(page: Page, data: rd.CampaignData, out: Path, fmt: str,
+                   drawn: Any) -> list[str]:
+    """Job time by qubits and by priority (paper Fig. 10) with their tables; ``drawn``: the
+    figures' bar, ticked per figure."""
     figures: list[str] = []
     for by, fig_no in (("qubits", "10, left"), ("priority", "10, right")):
         name = f"job_time_by_{by}.{fmt}"
         if box_by_group(data, by, out / name):
+            drawn.update(1)
             figures.append(name)
             page.h(2, f"Job execution time by {by} (paper Fig. {fig_no})")
             page.img(name, f"job time by {by}")
@@ -424,9 +512,9 @@ def _group_figures(page: Page, data: rd.CampaignData, out: Path, fmt: str) -> li
 
 
 def _plane_figures(page: Page, data: rd.CampaignData, summary: pd.DataFrame, out: Path,
-                   fmt: str) -> list[str]:
+                   fmt: str, drawn: Any) -> list[str]:
     """Heat maps over resource x load (paper Figs. 11-13) and job times per resource at
-    8 jobs/h (Fig. 14)."""
+    8 jobs/h (Fig. 14); ``drawn``: the figures' bar, ticked per figure."""
     figures: list[str] = []
     for resource, (sym, _) in RESOURCES.items():
         if not _is_plane(data, resource):
@@ -443,6 +531,7 @@ def _plane_figures(page: Page, data: rd.CampaignData, summary: pd.DataFrame, out
              "13, right" if sym == "C" else None)]
         for metric, title, name, pct, paper_fig in specs:
             if heatmap(data, summary, resource, metric, title, out / name, percent=pct):
+                drawn.update(1)
                 figures.append(name)
                 page.h(2, title + (f" (paper Fig. {paper_fig})" if paper_fig else ""))
                 page.img(name, title)
@@ -450,6 +539,7 @@ def _plane_figures(page: Page, data: rd.CampaignData, summary: pd.DataFrame, out
         name = f"job_time_by_{sym}.{fmt}"
         at = box_by_resource(data, resource, out / name)
         if at is not None:
+            drawn.update(1)
             figures.append(name)
             page.h(2, f"Job execution time per {sym} at {3600 / at:.3g} jobs/h"
                       + (" (paper Fig. 14)" if sym == "C" else ""))
@@ -485,16 +575,19 @@ def _paper_section(page: Page, data: rd.CampaignData, summary: pd.DataFrame) -> 
             page.table(table)
 
 
-def _plan_section(page: Page, root: Path, out: Path) -> None:
-    """For ``plan simulate`` outputs: its answer (plan.txt) and heat map (plan.png)."""
+def _plan_section(page: Page, root: Path, out: Path, fmt: str = "png") -> None:
+    """For ``plan simulate`` outputs: its answer (plan.txt) and heat map (plan.FMT, the one
+    in the report's format ``fmt`` if the plan wrote several)."""
     text = root / "plan.txt"
     if not text.is_file():
         return
     page.h(2, "Capacity plan (hqsched plan simulate)")
-    figure = root / "plan.png"
-    if figure.is_file():
-        shutil.copyfile(figure, out / "plan.png")
-        page.img("plan.png", "capacity plan heat map")
+    formats = sorted(style.FIGURE_FORMATS, key=lambda f: f != fmt)  # ``fmt`` first
+    figure = next((root / f"plan.{f}" for f in formats if (root / f"plan.{f}").is_file()),
+                  None)
+    if figure is not None:
+        shutil.copyfile(figure, out / figure.name)
+        page.img(figure.name, "capacity plan heat map")
     page.lines += ["```", text.read_text(encoding="utf-8", errors="replace").rstrip(), "```", ""]
     page.p("Full answer and every candidate: `plan.json` in the results directory.")
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
 
 #: File formats of figures (``hqsched report --figure-format``).
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -38,6 +39,26 @@ def figure_style() -> Iterator[None]:
 def new_figure(height_in: float, width_in: float = FIGURE_WIDTH_IN) -> Figure:
     """A figure of the common width (``height_in`` tall), not tied to pyplot."""
     return Figure(figsize=(width_in, height_in), dpi=PNG_DPI)
+
+
+def target(ax: Axes | None, height_in: float, width_in: float = FIGURE_WIDTH_IN
+           ) -> tuple[Axes, bool]:
+    """The Axes to draw on: ``ax`` if given, else the one Axes of a new figure
+    (``new_figure``); and whether the figure is ours (then we lay it out)."""
+    if ax is not None:
+        return ax, False
+    new = new_figure(height_in, width_in).subplots()
+    assert isinstance(new, Axes)
+    return new, True
+
+
+def root_figure(ax: Axes) -> Figure:
+    """The whole figure ``ax`` is drawn on (climbing out of subfigures)."""
+    fig = ax.figure
+    while isinstance(fig, SubFigure):
+        fig = fig.figure
+    assert isinstance(fig, Figure)
+    return fig
 
 
 def save(fig: Figure, path: str | Path) -> None:

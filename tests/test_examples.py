@@ -16,7 +16,8 @@ from conftest import ROOT, run_python
 EXAMPLES = ROOT / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 ARGUMENTS = {"solve_and_gantt.py": ["gantt.png"], "notebook_session.py": ["gantt.png"]}
-FILES_WRITTEN = {"solve_and_gantt.py": ["gantt.png"], "notebook_session.py": ["gantt.png"]}
+FILES_WRITTEN = {"solve_and_gantt.py": ["gantt.png"],
+                 "notebook_session.py": ["gantt.png", "job_time_by_qubits.png"]}
 WALL_TIME = re.compile(r"\[\d+(?:\.\d+)? s wall\]")
 
 

@@ -18,6 +18,12 @@ The public API, for notebooks and scripts (``from hqsched import ...``):
   ``best_online_schedule``), ``Schedule`` (its ``to_frame()``: one row per
   task), ``gantt_figure`` (a matplotlib Figure, drawn on an optional Axes,
   shown inline in a notebook);
+- the figures of ``hqsched report``, ``plan simulate`` and ``gap``, each a
+  Figure drawn on an optional Axes (the commands write these same figures):
+  ``job_time_by_group_figure`` and ``heatmap_figure`` (of a results directory
+  loaded by ``hqsched.reports.campaign_data.load``), ``plan_figure`` (of
+  ``hqsched.planning.simulated.plan_simulate``'s result), ``gap_figure`` (of
+  ``hqsched.validation.gap.run_study``'s rows);
 - ``InputError``: raised for bad input; its message names the field and value.
 
 Everything else lives in the capability packages (``hqsched.planning``,
@@ -53,6 +59,7 @@ _LAZY: dict[str, str] = {
     "SimulationConfig": "hqsched.online.config",
     "simulate": "hqsched.online.engine",
     "Policy": "hqsched.online.policies",
+    "Routing": "hqsched.online.policies",
     "run_replications": "hqsched.experiments.replications",
     "summarize": "hqsched.experiments.statistics",
     "t_interval": "hqsched.experiments.statistics",
@@ -61,6 +68,10 @@ _LAZY: dict[str, str] = {
     "Schedule": "hqsched.instances.schedule",
     "best_online_schedule": "hqsched.online.instance_runs",
     "gantt_figure": "hqsched.reports.gantt",
+    "job_time_by_group_figure": "hqsched.reports.report",
+    "heatmap_figure": "hqsched.reports.report",
+    "plan_figure": "hqsched.reports.plan_figure",
+    "gap_figure": "hqsched.reports.gap_report",
 }
 
 # Written out (not built from _LAZY) so that linters and type checkers read it;
@@ -69,8 +80,9 @@ __all__ = [
     "__version__", "InputError",
     "Platform", "Job", "Instance", "WorkloadSpec", "SyntheticWorkload", "Distribution",
     "read_instance", "write_instance", "read_job_csv", "small_instance",
-    "SimulationConfig", "simulate", "Policy", "run_replications", "summarize", "t_interval",
+    "SimulationConfig", "simulate", "Policy", "Routing", "run_replications", "summarize", "t_interval",
     "replications_table", "jobs_frame", "Schedule", "best_online_schedule", "gantt_figure",
+    "job_time_by_group_figure", "heatmap_figure", "plan_figure", "gap_figure",
     "solve",
 ]
 
@@ -88,8 +100,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from hqsched.online.config import SimulationConfig
     from hqsched.online.engine import simulate
     from hqsched.online.instance_runs import best_online_schedule
-    from hqsched.online.policies import Policy
+    from hqsched.online.policies import Policy, Routing
     from hqsched.reports.gantt import gantt_figure
+    from hqsched.reports.gap_report import gap_figure
+    from hqsched.reports.plan_figure import plan_figure
+    from hqsched.reports.report import heatmap_figure, job_time_by_group_figure
 
 
 def __getattr__(name: str) -> Any:
@@ -123,7 +138,8 @@ def solve(instance: Instance, platform: Platform, *, weighted: bool = False,
     ``relax_classical``: C = infinity (classical tasks at full speed, never
     waiting), a lower bound for any serverless (processor-sharing) run.
     ``method``: "auto" (the branch and bound when C = 1, else CP-SAT when
-    OR-Tools is installed, else the MILP), "bnb", "cpsat" or "milp".
+    OR-Tools is installed, else the MILP), "bnb", "cpsat" or "milp". A QC fleet
+    (``platform.qc_groups``): "auto" is CP-SAT (the MILP without OR-Tools); "bnb" refuses it.
     ``warm_start``: True starts from the best online
     dedicated-mode schedule over all policies (``best_online_schedule``, the
     simulator's), as ``hqsched solve`` does; a ``Schedule`` starts from that
@@ -140,7 +156,7 @@ def solve(instance: Instance, platform: Platform, *, weighted: bool = False,
     ``solve_min_capacity`` there, or ``hqsched.planning.exact.plan_exact``.
     """
     from hqsched.formulation.options import SolveOptions
-    from hqsched.formulation.solve import solve_delays
+    from hqsched.formulation.solve import solve_platform
     from hqsched.online.instance_runs import best_online_schedule
 
     given = warm_start if not isinstance(warm_start, bool) else None
@@ -148,5 +164,5 @@ def solve(instance: Instance, platform: Platform, *, weighted: bool = False,
                            warm_start=given,
                            warm_start_provider=best_online_schedule if warm_start is True
                            else None)
-    return solve_delays(instance, None if relax_classical else platform.classical_workers,
-                        platform.quantum_computers, platform.worker_capacity_ops_per_s, options)
+    # solve_platform: the platform's QC fleet (qc_groups) too
+    return solve_platform(instance, platform, options, relax_classical=relax_classical)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from hqsched.cli import interrupt
 from hqsched.cli.arguments import (
@@ -40,7 +41,6 @@ from hqsched.online.config import SimulationConfig
 from hqsched.provenance import ALLOW_MIXED_HELP
 from hqsched.validation import invariants
 from hqsched.validation.gap import (
-    BOXPLOT_PNG,
     INSTANCES_CSV,
     MAX_TASKS_PER_INSTANCE,
     MODES,
@@ -101,6 +101,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="output directory (per-instance results, summary, box plot); "
                         "rerunning the same command resumes from it")
     p.add_argument("--allow-mixed", action="store_true", help=ALLOW_MIXED_HELP)
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard the results of a different study (other settings, code or "
+                        "traces) in --out instead of refusing them")
     p.add_argument("--scale", choices=("small", "realistic"), default="small",
                    help="small (default): proven optima on --jobs x --iterations instances; "
                         "realistic: 1-day windows of the paper's small scenario with full "
@@ -175,7 +178,10 @@ def run_gap(ns: argparse.Namespace) -> int:
     compile_notice(*SIMULATOR_KERNELS, *SOLVER_KERNELS)
     t0 = time.perf_counter()
     frame = run_study(cfg, ns.out, processes=ns.processes, force_progress=ns.progress,
-                      allow_mixed=ns.allow_mixed)
+                      allow_mixed=ns.allow_mixed, overwrite=ns.overwrite)
+    from hqsched.reports.gap_report import BOXPLOT_PNG, write_boxplot  # matplotlib: only here
+    if len(frame):
+        write_boxplot(frame, Path(ns.out) / BOXPLOT_PNG)
     wall = time.perf_counter() - t0
     print(format_summary(summarize(frame)))
     n = frame["instance"].nunique()
@@ -199,7 +205,7 @@ def run_gap_realistic(ns: argparse.Namespace) -> int:
     compile_notice(*SIMULATOR_KERNELS)
     t0 = time.perf_counter()
     frame = study.run_study(cfg, ns.out, processes=ns.processes, force_progress=ns.progress,
-                            allow_mixed=ns.allow_mixed)
+                            allow_mixed=ns.allow_mixed, overwrite=ns.overwrite)
     print(study.format_summary(study.summarize(frame)))
     print(f"\n{frame['window'].nunique()} windows x {len(cfg.loads)} loads of "
           f"{cfg.window_s / 3600:g} h (C={cfg.classical_workers}, Q={cfg.quantum_computers}); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hqsched.cli.arguments import add_progress_options
 from hqsched.reports.report import build_report
 from hqsched.reports.style import FIGURE_FORMATS
 
@@ -32,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--figure-format", choices=FIGURE_FORMATS, default="png",
                    help="file format of the figures: png (default, 150 dpi), or pdf / svg "
                         "(vector, for papers)")
+    add_progress_options(p)
     p.set_defaults(func=run)
 
 

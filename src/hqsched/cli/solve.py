@@ -35,17 +35,21 @@ from hqsched.cli.arguments import (
     servers,
 )
 from hqsched.errors import InputError
+from hqsched.experiments.scenario import QC_GROUP_SYNTAX, parse_qc_groups, qc_groups_of
 from hqsched.formulation.bnb import SearchInterrupted
 from hqsched.formulation.cpsat import MISSING as CPSAT_MISSING
 from hqsched.formulation.cpsat import available as cpsat_available
+from hqsched.formulation.highs_run import SolveInterrupted, set_cancel_hook
 from hqsched.formulation.options import SolveOptions
 from hqsched.formulation.problem import SolveResult
 from hqsched.formulation.solve import lp_bound, solve_delays, solve_min_capacity
 from hqsched.inputs import MAX_INSTANCE_TASKS
+from hqsched.instances.fleet import check_eligible, time_factors
 from hqsched.instances.generate import small_instance
 from hqsched.instances.io import read_instance, write_instance
-from hqsched.instances.model import Instance, Platform
+from hqsched.instances.model import Instance, Platform, QCGroup
 from hqsched.instances.schedule import Schedule
+from hqsched.instances.traces import load_traces
 from hqsched.online.instance_runs import best_online_schedule
 
 WarmStartProvider = Callable[[Instance, Platform], Schedule | None]
@@ -92,6 +96,10 @@ def register(subparsers: argparse._SubParsersAction,
                        help="Q, quantum computers (default 1)")
     solve.add_argument("--worker-capacity", type=capacity, default=1e9, metavar="S",
                        help="S (ops/s, 1 to 1e15; default 1e9)")
+    solve.add_argument("--qc-group", action="append", default=None, metavar="GROUP",
+                       help=f"a heterogeneous QC fleet instead of Q identical QCs: "
+                            f"{QC_GROUP_SYNTAX}, repeatable (as simulate; solved by the "
+                            f"MILP only, docs/platform-features.md section 4)")
     solve.add_argument("--time-limit", type=seconds, default=60.0, metavar="T",
                        help=f"solver time limit, {DURATION_UNITS} (default 60 s; compiling "
                             f"the kernels on a first run is not counted)")
@@ -148,14 +156,21 @@ def _solve(args: argparse.Namespace) -> int:
     gantt = output_file(args.gantt, "--gantt", Path(args.gantt).suffix.lower() if vector
                         else ".png", "gantt.png") if args.gantt else None
     out = output_file(args.out, "--out", None) if args.out else None
+    _fleet_option(args)
     inst = read_instance(args.instance)
     check_instance_size(inst, args.instance)
+    if args.qc_groups:
+        check_fleet_fits(args.qc_groups, [j.qubits for j in inst.jobs])
     if args.min_capacity is not None and args.delta_max is None:
         raise InputError("--min-capacity needs --delta-max (seconds)")
     _compile_first(inst, args)
+    set_cancel_hook(interrupt.handling)  # Ctrl-C in HiGHS: we print its incumbent below
     try:
         with progress.timer(args.time_limit, "solve"):
             result = _run_solver(inst, classical, args)
+    except SolveInterrupted as stop:  # Ctrl-C in the MILP: keep its incumbent, if any
+        _report_interrupted_milp(stop.result, inst, out, gantt, args, classical)
+        raise
     except SearchInterrupted as stop:  # Ctrl-C in the branch and bound: keep its incumbent
         interrupt.handling()
         found = stop.result
@@ -171,7 +186,8 @@ def _solve(args: argparse.Namespace) -> int:
     print(result.summary())
     if args.lp_bound and args.min_capacity is None:
         lp = lp_bound(inst, classical, args.quantum_computers, args.worker_capacity,
-                      SolveOptions(weighted=args.weighted, time_limit_s=args.time_limit))
+                      SolveOptions(weighted=args.weighted, time_limit_s=args.time_limit),
+                      qc_groups=args.qc_groups)
         print(f"lp_bound: {lp.summary()}")
     if args.min_capacity is None:
         _write_schedule(result.schedule, inst, out, gantt,
@@ -184,6 +200,51 @@ def _solve(args: argparse.Namespace) -> int:
     return {"optimal": 0, "feasible": 0}.get(result.status, 1)
 
 
+def _report_interrupted_milp(found: SolveResult | None, inst: Instance, out: Path | None,
+                             gantt: Path | None, args: argparse.Namespace,
+                             classical: int | None) -> None:
+    """Print and write the best schedule an interrupted MILP solve knew (if any)."""
+    interrupt.handling()
+    if found is None or found.schedule is None:
+        return
+    bound = "unknown" if found.best_bound is None else f"{found.best_bound:.6g} s"
+    print(f"interrupted: best schedule so far, sum of delays {found.objective:.6g} s, "
+          f"proven lower bound {bound} ({found.message})")
+    _write_schedule(found.schedule, inst, out, gantt,
+                    ("interrupted", found.objective, args.weighted, found.best_bound),
+                    (classical, args.quantum_computers))
+    interrupt.keep("the best schedule so far is printed above"
+                   + (f" and written to {out}" if out is not None else ""))
+
+
+def _fleet_option(args: argparse.Namespace) -> None:
+    """``args.qc_groups``: the QC groups of ``--qc-group`` (empty: identical QCs); with them,
+    ``args.quantum_computers`` becomes their total (a different explicit value is refused)."""
+    args.qc_groups = qc_groups_of(parse_qc_groups(args.qc_group, "--qc-group"),
+                                  "--qc-group") if args.qc_group else ()
+    if not args.qc_groups:
+        return
+    total = sum(g.count for g in args.qc_groups)
+    if args.quantum_computers not in (1, total):
+        raise InputError(f"--quantum-computers={args.quantum_computers}: differs from the QC "
+                         f"groups' total {total} (--qc-group); give one of them")
+    if args.min_capacity is not None:
+        raise InputError("--min-capacity: searches a count of identical servers; with "
+                         "--qc-group use hqsched plan fleet")
+    args.quantum_computers = total
+
+
+def check_fleet_fits(groups: tuple[QCGroup, ...], qubit_counts: list[int]) -> None:
+    """Every job fits a group, and every backend group has the bundled traces' estimates
+    at the jobs' qubit counts (what the solver will use)."""
+    check_eligible(groups, qubit_counts, "--qc-group")
+    if any(g.backend is not None for g in groups):
+        try:
+            time_factors(groups, sorted(set(qubit_counts)), load_traces(None).ibm_estimate_s)
+        except InputError as exc:
+            raise InputError(f"--qc-group: {exc}") from None
+
+
 def _run_solver(inst: Instance, classical: int | None, args: argparse.Namespace) -> SolveResult:
     """The solve the options ask for: minimal capacity, or minimal sum of delays."""
     if args.min_capacity is not None:
@@ -193,7 +254,7 @@ def _run_solver(inst: Instance, classical: int | None, args: argparse.Namespace)
     return solve_delays(inst, classical, args.quantum_computers, args.worker_capacity,
                         SolveOptions(weighted=args.weighted, time_limit_s=args.time_limit,
                                      warm_start_provider=args.warm_start_provider,
-                                     method=args.method))
+                                     method=args.method), qc_groups=args.qc_groups)
 
 
 def _compile_first(inst: Instance, args: argparse.Namespace) -> None:
