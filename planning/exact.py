@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from hqsched import inputs
 from hqsched.errors import InputError
@@ -40,6 +42,7 @@ from hqsched.formulation.solve import feasible_at, solve_min_capacity
 from hqsched.instances.model import Instance
 from hqsched.instances.schedule import Schedule
 from hqsched.planning.simulated import Cost
+from hqsched.progress import bar, timer
 
 OBJECTIVES = ("classical", "quantum", "cost")
 
@@ -128,12 +131,14 @@ def plan_exact(instance: Instance, objective: str, delta_max_s: float, *,
                classical: int = 1, quantum: int = 1,
                worker_capacity_ops_per_s: float = 1e9, time_limit_s: float = 60.0,
                cost: Cost = NO_WEIGHTS, classical_range: tuple[int, int] = (1, 6),
-               quantum_range: tuple[int, int] = (1, 8)) -> ExactPlan:
+               quantum_range: tuple[int, int] = (1, 8), progress: bool = True) -> ExactPlan:
     """Minimise C, Q or a*C + b*Q under ``delta_max_s`` and check the answer (module docstring).
 
     ``classical``/``quantum``: the fixed count of the resource not minimised.
     ``time_limit_s``: per feasibility solve (classical/quantum: for the whole
     ``solve_min_capacity`` call, as that function defines it).
+    ``progress``: on a terminal or in a notebook (``hqsched.progress``), a bar of the
+    pairs examined (cost), or of the time spent against the time limit.
     """
     if objective not in OBJECTIVES:
         raise InputError(f"--minimize: must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -149,9 +154,10 @@ def plan_exact(instance: Instance, objective: str, delta_max_s: float, *,
                          f"{inputs.MAX_PLAN_CANDIDATES}")
     if objective == "cost":
         return _plan_cost(instance, delta_max_s, worker_capacity_ops_per_s, time_limit_s, cost,
-                          classical_range, quantum_range)
-    res = solve_min_capacity(instance, objective, delta_max_s, classical, quantum,
-                             worker_capacity_ops_per_s, time_limit_s)
+                          classical_range, quantum_range, progress)
+    with _timer(time_limit_s, f"minimal {objective} capacity", progress):
+        res = solve_min_capacity(instance, objective, delta_max_s, classical, quantum,
+                                 worker_capacity_ops_per_s, time_limit_s)
     proofs = list(res.details.get("proofs", []))
     if res.schedule is None or res.objective is None:
         return ExactPlan(objective, delta_max_s, None, None, False, False, None, None,
@@ -166,8 +172,9 @@ def plan_exact(instance: Instance, objective: str, delta_max_s: float, *,
     else:
         # Re-prove k - 1 with a fresh solve rather than trusting the proof list alone.
         c1, q1 = (k - 1, quantum) if objective == "classical" else (classical, k - 1)
-        outcome, _ = feasibility(instance, c1, q1, delta_max_s, worker_capacity_ops_per_s,
-                                 time_limit_s)
+        with _timer(time_limit_s, f"checking {code}={k - 1}", progress):
+            outcome, _ = feasibility(instance, c1, q1, delta_max_s, worker_capacity_ops_per_s,
+                                     time_limit_s)
         below = f"{code}={k - 1}: {outcome} (fresh feasibility solve)"
         proven = outcome == "infeasible"
     msg = (f"minimal {objective} capacity under delta_max={delta_max_s:g} s: {code}={k} "
@@ -178,14 +185,32 @@ def plan_exact(instance: Instance, objective: str, delta_max_s: float, *,
                      msg, below=below, proofs=proofs)
 
 
+def _timer(limit_s: float, desc: str, progress: bool) -> AbstractContextManager[None]:
+    """``hqsched.progress.timer`` of a solve with that time limit, or nothing."""
+    return timer(limit_s, desc) if progress else nullcontext()
+
+
 def _plan_cost(instance: Instance, delta_max_s: float, s: float, time_limit_s: float,
-               cost: Cost, crange: tuple[int, int], qrange: tuple[int, int]) -> ExactPlan:
+               cost: Cost, crange: tuple[int, int], qrange: tuple[int, int],
+               progress: bool = True) -> ExactPlan:
     pairs = sorted(((c, q) for c in range(crange[0], crange[1] + 1)
                     for q in range(qrange[0], qrange[1] + 1)),
                    key=lambda p: (cost.of(*p), p))
+    # A bar of pairs in cost order; it stops short of the total at the answer.
+    with bar(len(pairs), "pairs (C, Q)", "pair", progress=progress, leave=False) as shown:
+        return _search_pairs(instance, delta_max_s, s, time_limit_s, cost, pairs, shown)
+
+
+def _search_pairs(instance: Instance, delta_max_s: float, s: float, time_limit_s: float,
+                  cost: Cost, pairs: list[tuple[int, int]], shown: Any) -> ExactPlan:
+    """``_plan_cost`` over ``pairs`` (cost order), ticking the bar ``shown`` per pair."""
+    crange = (min(c for c, _ in pairs), max(c for c, _ in pairs))
+    qrange = (min(q for _, q in pairs), max(q for _, q in pairs))
     seen: list[PairOutcome] = []
     infeasible: list[tuple[int, int]] = []
     for c, q in pairs:
+        shown.set_postfix_str(f"C={c}, Q={q}")
+        shown.update(1)  # pairs examined, this one included
         dom = next(((c2, q2) for c2, q2 in infeasible if c2 >= c and q2 >= q), None)
         if dom is not None:
             seen.append(PairOutcome(c, q, cost.of(c, q),
