@@ -94,8 +94,10 @@ from hqsched.planning.simulated import (
     Candidate,
     Targets,
     _Runner,
+    finite_or_none,
     fmt_interval,
     fmt_value,
+    metrics_json,
 )
 from hqsched.progress import bar as progress_bar
 from hqsched.tables import format_table
@@ -168,17 +170,12 @@ class FleetPlan:
 
     def to_json(self) -> dict[str, Any]:
         def cand(k: FleetCandidate) -> dict[str, Any]:
-            metrics = {}
-            for m in METRICS:
-                if m in k.values:
-                    mean, lo, hi, n = k.interval(m)
-                    metrics[m] = {"mean": _num(mean), "ci_low": _num(lo), "ci_high": _num(hi),
-                                  "n": n}
             return {"C": k.classical, "counts": dict(zip(self.group_names(), k.counts)),
-                    "cost_per_hour": k.cost, "rho": _num(k.load.rho), "rho_cv": _num(k.load.cv),
+                    "cost_per_hour": k.cost, "rho": finite_or_none(k.load.rho),
+                    "rho_cv": finite_or_none(k.load.cv),
                     "verdict": k.verdict,
                     "seeds_run": len(k.seeds), "seeds_used": k.seeds_used,
-                    "metrics": metrics}
+                    "metrics": metrics_json(k)}
         rec = self.recommended
         return {"targets": self.targets, "classical_cost": self.classical_cost,
                 "groups": [{"spec": group_spec(dataclasses.replace(c.group, count=c.high)),
@@ -221,8 +218,6 @@ def parse_hourly_cost(value: Any, where: str) -> float:
     return x
 
 
-def _num(x: float) -> float | None:
-    return x if math.isfinite(x) else None
 
 
 # --------------------------------------------------------------------------

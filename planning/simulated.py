@@ -206,15 +206,9 @@ class PlanResult:
 
     def to_json(self) -> dict[str, Any]:
         def cand(c: Candidate) -> dict[str, Any]:
-            metrics = {}
-            for m in METRICS:
-                if m in c.values:
-                    mean, lo, hi, n = c.interval(m)
-                    metrics[m] = {"mean": _num(mean), "ci_low": _num(lo), "ci_high": _num(hi),
-                                  "n": n}
             return {"C": c.classical, "Q": c.quantum, "cost": c.cost, "verdict": c.verdict,
                     "seeds_run": len(c.seeds), "seeds_used": c.seeds_used, "early": c.early,
-                    "neighbour": c.neighbour, "metrics": metrics}
+                    "neighbour": c.neighbour, "metrics": metrics_json(c)}
         rec = self.recommended
         return {"targets": self.targets, "cost": dataclasses.asdict(self.cost),
                 "seed_budget": self.budget, "batch": self.batch, "alpha": self.alpha,
@@ -225,8 +219,19 @@ class PlanResult:
                 "worse_with_more": [{**dataclasses.asdict(w)} for w in self.worse]}
 
 
-def _num(x: float) -> float | None:
+def finite_or_none(x: float) -> float | None:
     return None if not math.isfinite(x) else x
+
+
+def metrics_json(c: Candidate) -> dict[str, dict[str, Any]]:
+    """A candidate's measured metrics as JSON: mean and interval (None where not finite)."""
+    metrics = {}
+    for m in METRICS:
+        if m in c.values:
+            mean, lo, hi, n = c.interval(m)
+            metrics[m] = {"mean": finite_or_none(mean), "ci_low": finite_or_none(lo),
+                          "ci_high": finite_or_none(hi), "n": n}
+    return metrics
 
 
 # --------------------------------------------------------------------------

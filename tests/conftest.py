@@ -5,6 +5,10 @@
   process cannot show (import costs, ``NUMBA_DISABLE_JIT``, signals);
 - ``tree_bytes``: every file under a directory, to compare two runs bit for bit;
 - ``chain_job``: a job with a constant chain, for hand-solved instances.
+
+And one fixture every test module gets: the policy and routing registries are
+restored after each module, so a user class one module registers never meets
+another module's class of the same name.
 """
 
 from __future__ import annotations
@@ -15,9 +19,22 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 from hqsched.instances.model import Job, constant_chain_job
+from hqsched.online.policies import POLICIES, ROUTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def restore_registries():
+    """Whatever a test module registers in ``POLICIES`` or ``ROUTINGS`` leaves with it."""
+    saved = [(registry, dict(registry)) for registry in (POLICIES, ROUTINGS)]
+    yield
+    for registry, entries in saved:
+        registry.clear()
+        registry.update(entries)
 
 # -- processes ---------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from hqsched.instances.model import QCGroup
 from hqsched.instances.synthetic import SyntheticWorkload
 from hqsched.online import engine, simpy_model
 from hqsched.online.config import Lifecycle, Sessions, SimulationConfig
-from hqsched.online.policies import POLICIES, ROUTINGS, Routing, resolve_routing
+from hqsched.online.policies import Routing, resolve_routing
 
 FEATURES = ("fleet", "sessions", "lifecycle")
 #: Every non-empty combination of the features.
@@ -53,17 +53,6 @@ class PreferSlowForLongTasks(Routing):
     @staticmethod
     def key(qc, task):
         return qc.factor if task.quantum_s < 1.0 else -qc.factor
-
-
-@pytest.fixture(autouse=True, scope="module")
-def restore_registries():
-    """The policies and routings registered here leave the registries unchanged."""
-    policies, routings = dict(POLICIES), dict(ROUTINGS)
-    yield
-    POLICIES.clear()
-    POLICIES.update(policies)
-    ROUTINGS.clear()
-    ROUTINGS.update(routings)
 
 
 def time_scale(config: SimulationConfig) -> float:

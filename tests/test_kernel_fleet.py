@@ -17,7 +17,7 @@ from hqsched.instances.model import Instance, Platform, QCGroup, constant_chain_
 from hqsched.instances.workload import WorkloadSpec
 from hqsched.online.config import SimulationConfig
 from hqsched.online.engine import cached_traces, simulate
-from hqsched.online.policies import ROUTINGS, Policy
+from hqsched.online.policies import Policy
 
 SMALL = WorkloadSpec(interarrival_s=300.0, qubits=(4, 6, 8, 10), priorities=(1, 2, 4),
                      iteration_scale=0.2)
@@ -109,15 +109,6 @@ def test_durations_are_the_reference_times_the_qcs_factor():
         factor = (0.5, 2.0, torino[(4, 8).index(qubits)])[task.server]
         assert task.end_s - task.start_s == pytest.approx((1.0 + task.job_id) * factor,
                                                           rel=1e-12)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def restore_routing_registry():
-    """The routings this module registers leave the registry as it found it."""
-    saved = dict(ROUTINGS)
-    yield
-    ROUTINGS.clear()
-    ROUTINGS.update(saved)
 
 
 class Slowest(Routing):

@@ -27,7 +27,7 @@ from hqsched.online.config import (
     Sessions,
     SimulationConfig,
 )
-from hqsched.online.policies import ROUTINGS, Routing, resolve_routing
+from hqsched.online.policies import Routing, resolve_routing
 
 #: Every test runs on both engines.
 ENGINES = ("simpy", "kernel")
@@ -66,15 +66,6 @@ def quantum_job(job_id: int, q: float, qubits: int = 4, arrival: float = 0.0,
                 priority: int = 1) -> Job:
     """One quantum task of ``q`` reference seconds, no classical work."""
     return chain_job(job_id, arrival, 0.0, 0.0, 1, 0.0, q=q, priority=priority, qubits=qubits)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def restore_routing_registry():
-    """The routings this module registers leave the registry unchanged."""
-    saved = dict(ROUTINGS)
-    yield
-    ROUTINGS.clear()
-    ROUTINGS.update(saved)
 
 
 # ---------------------------------------------------------------------------

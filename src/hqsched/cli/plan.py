@@ -205,14 +205,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = sub.add_parser("simulate", help="cheapest (C, Q) meeting drop / job-time targets, "
                                         "by simulation",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("--config", metavar="FILE",
-                   help="TOML file; keys = these option names; the command line overrides it")
-    for name, (_, _, help_, metavar) in PLAN_OPTIONS.items():
-        if metavar is None:
-            s.add_argument(f"--{name}", action="store_true", default=argparse.SUPPRESS,
-                           help=help_)
-        else:
-            s.add_argument(f"--{name}", metavar=metavar, default=argparse.SUPPRESS, help=help_)
+    _add_own_options(s, PLAN_OPTIONS)
     for o in scn.OPTIONS:
         if o.name in _NOT_FOR_PLAN or o.name in PLAN_OPTIONS:
             continue
@@ -228,6 +221,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_fleet(sub)
 
 
+def _add_own_options(parser: argparse.ArgumentParser, options: dict[str, Any]) -> None:
+    """``--config`` and a plan command's own options (a None metavar: a flag; ``qc-group``
+    may be repeated). Defaults are suppressed so that a ``--config`` file can fill them."""
+    parser.add_argument("--config", metavar="FILE",
+                        help="TOML file; keys = these option names; the command line "
+                             "overrides it")
+    for name, (_, _, help_, metavar) in options.items():
+        if metavar is None:
+            parser.add_argument(f"--{name}", action="store_true", default=argparse.SUPPRESS,
+                                help=help_)
+        else:
+            parser.add_argument(f"--{name}", metavar=metavar, default=argparse.SUPPRESS,
+                                help=help_, action="append" if name == "qc-group" else "store")
+
+
 def _register_fleet(sub: argparse._SubParsersAction) -> None:
     """``plan fleet``: its own options, then the scenario options it takes."""
     f = sub.add_parser("fleet", help="cheapest QC fleet (count per group) and C meeting "
@@ -237,15 +245,7 @@ def _register_fleet(sub: argparse._SubParsersAction) -> None:
                                    "test over common seeds; candidates the work-conservation "
                                    "bound proves infeasible are skipped.",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    f.add_argument("--config", metavar="FILE",
-                   help="TOML file; keys = these option names; the command line overrides it")
-    for name, (_, _, help_, metavar) in FLEET_OPTIONS.items():
-        if metavar is None:
-            f.add_argument(f"--{name}", action="store_true", default=argparse.SUPPRESS,
-                           help=help_)
-        else:
-            f.add_argument(f"--{name}", metavar=metavar, default=argparse.SUPPRESS, help=help_,
-                           action="append" if name == "qc-group" else "store")
+    _add_own_options(f, FLEET_OPTIONS)
     for o in scn.OPTIONS:
         if o.name not in _NOT_FOR_FLEET and o.name not in FLEET_OPTIONS:
             scn.add_option(f, o, "quantum scheduling policy, one name (default fifo)"

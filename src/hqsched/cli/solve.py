@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from hqsched import progress
 from hqsched.cli import interrupt
@@ -169,19 +170,18 @@ def _solve(args: argparse.Namespace) -> int:
         with progress.timer(args.time_limit, "solve"):
             result = _run_solver(inst, classical, args)
     except SolveInterrupted as stop:  # Ctrl-C in the MILP: keep its incumbent, if any
-        _report_interrupted_milp(stop.result, inst, out, gantt, args, classical)
+        milp = stop.result
+        if milp is None or milp.schedule is None:
+            interrupt.handling()
+        else:
+            _keep_incumbent(Incumbent(milp.schedule, milp.objective, milp.best_bound,
+                                      milp.message), inst, out, gantt, args, classical)
         raise
     except SearchInterrupted as stop:  # Ctrl-C in the branch and bound: keep its incumbent
-        interrupt.handling()
-        found = stop.result
-        print(f"interrupted: best schedule so far, sum of delays {found.objective:.6g} s, "
-              f"proven lower bound {found.bound:.6g} s ({found.nodes} nodes, "
-              f"{found.time_s:.1f} s)")
-        _write_schedule(found.schedule, inst, out, gantt,
-                        ("interrupted", found.objective, args.weighted, found.bound),
-                        (classical, args.quantum_computers))
-        interrupt.keep("the best schedule so far is printed above"
-                       + (f" and written to {out}" if out is not None else ""))
+        bnb = stop.result
+        _keep_incumbent(Incumbent(bnb.schedule, bnb.objective, bnb.bound,
+                                  f"{bnb.nodes} nodes, {bnb.time_s:.1f} s"),
+                        inst, out, gantt, args, classical)
         raise
     print(result.summary())
     if args.lp_bound and args.min_capacity is None:
@@ -200,18 +200,25 @@ def _solve(args: argparse.Namespace) -> int:
     return {"optimal": 0, "feasible": 0}.get(result.status, 1)
 
 
-def _report_interrupted_milp(found: SolveResult | None, inst: Instance, out: Path | None,
-                             gantt: Path | None, args: argparse.Namespace,
-                             classical: int | None) -> None:
-    """Print and write the best schedule an interrupted MILP solve knew (if any)."""
+class Incumbent(NamedTuple):
+    """The best schedule an interrupted solve knew: its sum of delays and proven lower
+    bound (s; None: unknown), and what the solver says about it."""
+
+    schedule: Schedule
+    objective: float
+    bound: float | None
+    detail: str
+
+
+def _keep_incumbent(found: Incumbent, inst: Instance, out: Path | None, gantt: Path | None,
+                    args: argparse.Namespace, classical: int | None) -> None:
+    """Print and write the best schedule an interrupted solve knew."""
     interrupt.handling()
-    if found is None or found.schedule is None:
-        return
-    bound = "unknown" if found.best_bound is None else f"{found.best_bound:.6g} s"
+    bound = "unknown" if found.bound is None else f"{found.bound:.6g} s"
     print(f"interrupted: best schedule so far, sum of delays {found.objective:.6g} s, "
-          f"proven lower bound {bound} ({found.message})")
+          f"proven lower bound {bound} ({found.detail})")
     _write_schedule(found.schedule, inst, out, gantt,
-                    ("interrupted", found.objective, args.weighted, found.best_bound),
+                    ("interrupted", found.objective, args.weighted, found.bound),
                     (classical, args.quantum_computers))
     interrupt.keep("the best schedule so far is printed above"
                    + (f" and written to {out}" if out is not None else ""))
