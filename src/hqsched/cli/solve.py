@@ -204,7 +204,7 @@ class Incumbent(NamedTuple):
     """The best schedule an interrupted solve knew: its sum of delays and proven lower
     bound (s; None: unknown), and what the solver says about it."""
 
-    schedule: Schedule
+    schedule: Schedule | None  # None: none found yet (a B&B stopped before its first)
     objective: float
     bound: float | None
     detail: str
