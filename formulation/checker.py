@@ -29,9 +29,10 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 
-from hqsched.instances.fleet import time_factors
 from hqsched.instances.model import Instance, QCGroup, TaskKind
 from hqsched.instances.schedule import SHARED_POOL, Schedule, ScheduledTask
+
+from .problem import OfflineProblem, group_factors
 
 
 def _slack(tol: float, *values: float) -> float:
@@ -44,13 +45,9 @@ def _qc_rules(instance: Instance, qc_groups: tuple[QCGroup, ...],
     """With a QC fleet: the group of each QC number (group by group) and the time factor
     of every (group index, qubit count) the instance needs where the group fits."""
     owner = [g for g, group in enumerate(qc_groups) for _ in range(group.count)]
-    if ibm_estimate_s is None and any(g.backend is not None for g in qc_groups):
-        from hqsched.instances.traces import load_traces
-        ibm_estimate_s = load_traces().ibm_estimate_s
-    ibm = None if ibm_estimate_s is None else dict(ibm_estimate_s)
-    factor = {(g, q): float(time_factors([group], [q], ibm)[0, 0])
-              for g, group in enumerate(qc_groups) for q in {j.qubits for j in instance.jobs}
-              if group.count > 0 and group.fits(q)}
+    per_count = group_factors(qc_groups, {j.qubits for j in instance.jobs}, ibm_estimate_s)
+    factor = {(g, q): f for q, per_group in per_count.items()
+              for g, f in enumerate(per_group) if f is not None}
     return owner, factor
 
 
@@ -152,3 +149,10 @@ def check_schedule(instance: Instance, schedule: Schedule, classical_servers: in
             if b.end_s > a.end_s:
                 a = b
     return problems
+
+
+def check_problem(problem: OfflineProblem, schedule: Schedule, tol: float = 1e-9) -> list[str]:
+    """``check_schedule`` on ``problem``'s instance and platform (its QC fleet included)."""
+    return check_schedule(problem.instance, schedule, problem.classical_servers,
+                          problem.quantum_servers, problem.worker_capacity_ops_per_s, tol=tol,
+                          qc_groups=problem.qc_groups, ibm_estimate_s=problem.ibm_estimate_s)

@@ -60,7 +60,7 @@ from typing import Any, Literal, NamedTuple
 
 from hqsched.instances.schedule import SHARED_POOL, Schedule
 
-from .checker import check_schedule
+from .checker import check_problem
 from .problem import OfflineProblem, SolveResult
 from .repair import exact_schedule
 
@@ -485,9 +485,7 @@ def solve_delays_cpsat(problem: OfflineProblem, best: Known | None, weighted: bo
         return SolveResult("time_limit_no_incumbent", best_bound=lower, solve_time_s=elapsed,
                            details=details, message="; ".join(notes + [note]))
     obj, source, sched = min(candidates, key=lambda c: c[0])
-    bad = check_schedule(problem.instance, sched, problem.classical_servers,
-                         problem.quantum_servers, problem.worker_capacity_ops_per_s,
-                         qc_groups=problem.qc_groups, ibm_estimate_s=problem.ibm_estimate_s)
+    bad = check_problem(problem, sched)
     if bad:
         return SolveResult("error", solve_time_s=elapsed, details=details,
                            message=f"internal: {source} schedule fails the checker: {bad[0]}")

@@ -43,23 +43,37 @@ class OTask:
     weight: int         # priority of its job
 
 
-def fleet_factors(groups: tuple[QCGroup, ...], qubit_counts: Iterable[int],
+def fleet_estimates(groups: tuple[QCGroup, ...],
+                    ibm_estimate_s: Mapping[tuple[int, str], float] | None
+                    ) -> Mapping[tuple[int, str], float] | None:
+    """``ibm_estimate_s``, or (None) the bundled traces' when a group names a backend."""
+    if ibm_estimate_s is None and any(g.backend is not None for g in groups):
+        from hqsched.instances.traces import load_traces
+        return load_traces().ibm_estimate_s
+    return ibm_estimate_s
+
+
+def group_factors(groups: tuple[QCGroup, ...], qubit_counts: Iterable[int],
                   ibm_estimate_s: Mapping[tuple[int, str], float] | None = None
                   ) -> dict[int, tuple[float | None, ...]]:
     """Per qubit count, each group's time factor (``instances/fleet.py: time_factors``),
-    None where the group cannot run that count or holds no QC. Refuses (InputError) a
-    count no group can run. ``ibm_estimate_s`` None: the bundled traces', read only when
-    a group names a backend."""
-    counts = sorted(set(qubit_counts))
-    check_eligible(groups, counts, "offline problem")
-    if ibm_estimate_s is None and any(g.backend is not None for g in groups):
-        from hqsched.instances.traces import load_traces
-        ibm_estimate_s = load_traces().ibm_estimate_s
-    ibm = None if ibm_estimate_s is None else dict(ibm_estimate_s)
+    None where the group cannot run that count or holds no QC. ``ibm_estimate_s``
+    None: the bundled traces' (``fleet_estimates``)."""
+    estimates = fleet_estimates(groups, ibm_estimate_s)
+    ibm = None if estimates is None else dict(estimates)
     # Only where the group may run the count: a backend needs no estimate elsewhere.
     return {q: tuple(float(time_factors([group], [q], ibm)[0, 0])
                      if group.count > 0 and group.fits(q) else None for group in groups)
-            for q in counts}
+            for q in sorted(set(qubit_counts))}
+
+
+def fleet_factors(groups: tuple[QCGroup, ...], qubit_counts: Iterable[int],
+                  ibm_estimate_s: Mapping[tuple[int, str], float] | None = None
+                  ) -> dict[int, tuple[float | None, ...]]:
+    """``group_factors``, refusing (InputError) a count no group can run."""
+    counts = sorted(set(qubit_counts))
+    check_eligible(groups, counts, "offline problem")
+    return group_factors(groups, counts, ibm_estimate_s)
 
 
 @dataclass
@@ -74,7 +88,8 @@ class OfflineProblem:
     #: a heterogeneous QC fleet (module docstring); (): ``quantum_servers`` identical QCs
     qc_groups: tuple[QCGroup, ...] = ()
     #: IBM's estimates (s per (qubits, backend)) for groups given a backend; None: the
-    #: default bundled traces' (``instances.traces.load_traces``), read only if needed
+    #: default bundled traces' (``instances.traces.load_traces``), read once by
+    #: ``__post_init__`` only if a group names a backend
     ibm_estimate_s: Mapping[tuple[int, str], float] | None = None
     #: with a fleet: the group of each QC (QC numbers group by group)
     qc_group_of: tuple[int, ...] = ()
@@ -129,6 +144,8 @@ class OfflineProblem:
                              f"groups' total {total}")
         self.qc_group_of = tuple(g for g, group in enumerate(self.qc_groups)
                                  for _ in range(group.count))
+        # Read once: the checker and the subset bounds' subproblems reuse them.
+        self.ibm_estimate_s = fleet_estimates(self.qc_groups, self.ibm_estimate_s)
         return fleet_factors(self.qc_groups, {job.qubits for job in self.instance.jobs},
                              self.ibm_estimate_s)
 

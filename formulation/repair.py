@@ -55,7 +55,7 @@ def exact_schedule(problem: OfflineProblem, starts_s: Sequence[float],
         ready = arrival[t.job_id] if t.index == 0 else end[p - 1]  # chain is contiguous
         limit = problem.servers(t.resource)
         if limit is None:
-            lane[p], start[p] = SHARED_POOL, ready
+            lane[p], start[p], duration = SHARED_POOL, ready, t.duration_s
         else:
             server = int(servers[p])
             server = min(max(server, 0), limit - 1)
@@ -68,7 +68,7 @@ def exact_schedule(problem: OfflineProblem, starts_s: Sequence[float],
                 lane_free[(t.resource, server)] = start[p] + duration
             else:
                 start[p] = ready  # a zero-length task occupies no server time
-        end[p] = start[p] + (t.duration_s if limit is None else problem.duration_on(p, lane[p]))
+        end[p] = start[p] + duration
     return Schedule(tuple(
         ScheduledTask(t.job_id, t.index, TaskKind.CLASSICAL if t.resource == "C" else TaskKind.QUANTUM,
                       lane[t.pos], start[t.pos], end[t.pos]) for t in tasks))

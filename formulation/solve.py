@@ -100,14 +100,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
-from hqsched.errors import InputError
 from hqsched.instances.model import Instance, Platform, QCGroup
 from hqsched.instances.schedule import SHARED_POOL, Schedule
 
 from . import cpsat
 from .batches import batch_search
 from .bnb import branch_and_bound
-from .checker import check_schedule
+from .checker import check_problem, check_schedule
 from .highs_run import HighsInterrupted, SolveInterrupted, new_solver
 from .options import BnbOptions, ModelOptions, SolveOptions, SubsetBound
 from .problem import OfflineProblem, SolveResult, Status
@@ -154,13 +153,6 @@ class _Incumbents:
 
 def _objective(problem: OfflineProblem, schedule: Schedule, weighted: bool) -> float:
     return schedule.sum_delays_s(problem.instance, weighted)
-
-
-def _check(problem: OfflineProblem, schedule: Schedule, tol: float = 1e-9) -> list[str]:
-    """checker.check_schedule on the problem's platform (its QC fleet included)."""
-    return check_schedule(problem.instance, schedule, problem.classical_servers,
-                          problem.quantum_servers, problem.worker_capacity_ops_per_s, tol=tol,
-                          qc_groups=problem.qc_groups, ibm_estimate_s=problem.ibm_estimate_s)
 
 
 def _as_vectors(problem: OfflineProblem, schedule: Schedule) -> tuple[list[float], list[int]]:
@@ -361,8 +353,7 @@ def _problem(instance: Instance, classical_servers: int | None, quantum_servers:
         return SolveResult("error", message=str(exc))
 
 
-def _method(classical_servers: int | None, options: SolveOptions,
-            fleet: bool = False) -> str | SolveResult:
+def _method(problem: OfflineProblem, options: SolveOptions) -> str | SolveResult:
     """The method of this solve ("bnb", "cpsat" or "milp"), or an error result.
 
     "auto", by measurement (benchmarks/bench_offline.py, bench_cpsat_random.py):
@@ -373,15 +364,13 @@ def _method(classical_servers: int | None, options: SolveOptions,
     (measured: 5-job fleets, 30 s, C = 2: CP-SAT proved 10 of 10, the MILP 4;
     C = 1: 4 of 6 against 2)."""
     method: str = options.method
-    if fleet and method == "bnb":
-        raise InputError("solve: method=bnb supports identical QCs only; a QC fleet "
-                         "(qc_groups) needs method milp, cpsat or auto")
+    classical_servers = problem.classical_servers
+    if method == "bnb":
+        problem.require_identical_qcs("solve: method=bnb")
     if method == "auto":
-        if options.milp_only() or (fleet and not cpsat.available()):
+        if options.milp_only():
             method = "milp"
-        elif fleet:
-            method = "cpsat"
-        elif classical_servers == 1:
+        elif classical_servers == 1 and not problem.fleet:
             method = "bnb"
         else:
             method = "cpsat" if cpsat.available() else "milp"
@@ -417,7 +406,7 @@ def _warm_start(problem: OfflineProblem, options: SolveOptions, notes: list[str]
             t if t.kind.value == "quantum" else type(t)(t.job_id, t.index, t.kind, SHARED_POOL,
                                                          t.start_s, t.end_s)
             for t in warm.tasks))
-    bad = _check(problem, warm, tol=1e-7)
+    bad = check_problem(problem, warm, tol=1e-7)
     if bad:
         notes.append(f"warm start ignored, infeasible: {bad[0]}")
         return None
@@ -545,7 +534,7 @@ def _milp_result(problem: OfflineProblem, res: Any, candidates: list[Incumbent],
                                f"HiGHS stopped ({tc.name}) after {elapsed:.2f}s without a "
                                f"feasible schedule"]), **sizes)
     obj, source, sched = min(candidates, key=lambda i: i.objective)
-    bad = _check(problem, sched)
+    bad = check_problem(problem, sched)
     if bad:
         return SolveResult("error", solve_time_s=elapsed, message=f"internal: {source} schedule "
                            f"fails the checker: {bad[0]}", **sizes)
@@ -634,7 +623,7 @@ def _interrupted(problem: OfflineProblem, stop: HighsInterrupted, kept: list[Inc
     if stop.has_solution:
         found = _decode(m, info, problem, stop.solver)
         candidates.append(Incumbent(_objective(problem, found, weighted), "solver", found))
-    candidates = [c for c in candidates if not _check(problem, c.schedule)]
+    candidates = [c for c in candidates if not check_problem(problem, c.schedule)]
     if not candidates:
         return SolveInterrupted(None)
     obj, source, sched = min(candidates, key=lambda i: i.objective)
@@ -677,7 +666,7 @@ def solve_delays(instance: Instance, classical_servers: int | None, quantum_serv
                        qc_groups, ibm_estimate_s)
     if isinstance(problem, SolveResult):
         return problem
-    method = _method(classical_servers, options, problem.fleet)
+    method = _method(problem, options)
     if isinstance(method, SolveResult):
         return method
     notes: list[str] = []

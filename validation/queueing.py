@@ -88,6 +88,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units
+from hqsched.experiments.replications import ENGINES, run_one
 from hqsched.experiments.statistics import t_interval
 from hqsched.instances.model import Platform
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
@@ -221,7 +222,7 @@ class Replication:
     window: tuple[float, float] = (0.0, math.inf)
 
 
-def _job_statistics(result: ReplicationResult, window: tuple[float, float],
+def job_statistics(result: ReplicationResult, window: tuple[float, float],
                     warmup_s: float) -> dict[str, float]:
     """Per-seed statistics of the jobs arriving in ``window`` plus the run's summary."""
     jobs = result.jobs
@@ -250,25 +251,35 @@ def _job_statistics(result: ReplicationResult, window: tuple[float, float],
     return out
 
 
-def _run_one(_: None, task: tuple[Replication, int]) -> dict[str, float]:
-    from hqsched.online.engine import simulate  # in the worker
+#: The run's summary metrics are kept per seed under this prefix (``"s:cold_starts"``).
+SUMMARY = "s:"
 
+
+def _run_one(engine: str, task: tuple[Replication, int]) -> dict[str, float]:
+    """One replication on ``engine``: ``job_statistics`` plus every summary metric
+    under ``SUMMARY``."""
     rep, seed = task
-    return _job_statistics(simulate(rep.config, seed), rep.window, rep.config.warmup_s)
+    result = run_one(rep.config, seed, engine=engine)
+    stats = job_statistics(result, rep.window, rep.config.warmup_s)
+    stats.update({SUMMARY + k: float(v) for k, v in result.summary.items()})
+    return stats
 
 
 def run_replications(tasks: Iterable[tuple[Replication, int]], processes: int | None = None, *,
-                     force_progress: bool = False
+                     engine: str = "kernel", force_progress: bool = False
                      ) -> dict[tuple[Replication, int], dict[str, float]]:
-    """Per-seed statistics of every distinct ``(replication, seed)``, units of the executor.
+    """Per-seed statistics of every distinct ``(replication, seed)`` on ``engine``
+    (``ENGINES``), units of the executor.
 
     ``processes``: None = all cores; 1 = in this process. Each task depends
     only on its replication and seed, so results do not depend on it. A
     progress bar on stderr when it is a terminal (always with ``force_progress``).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     # Longest runs first so that the workers finish together.
     order = sorted(dict.fromkeys(tasks), key=lambda t: -t[0].config.duration_s)
-    stats = map_units(UnitBatch(_run_one, None, order, "validate", "rep"),
+    stats = map_units(UnitBatch(_run_one, engine, order, "validate", "rep"),
                       ExecutorOptions(processes=processes, force_progress=force_progress))
     return dict(zip(order, stats))
 
@@ -316,11 +327,13 @@ def synthetic_run(workload: SyntheticWorkload, platform: Platform, policy: str, 
     return Replication(config, (warmup, end_window))
 
 
-def _values(per_seed: list[dict[str, float]], key: str) -> tuple[float, ...]:
+def seed_values(per_seed: list[dict[str, float]], key: str) -> tuple[float, ...]:
+    """Statistic ``key`` of each seed."""
     return tuple(d[key] for d in per_seed)
 
 
-def _censored_note(per_seed: list[dict[str, float]]) -> str:
+def censored_note(per_seed: list[dict[str, float]]) -> str:
+    """An estimate's note on the window's jobs left unfinished (empty if none)."""
     censored = int(sum(d["censored"] for d in per_seed))
     return f"{censored} job(s) of the window unfinished" if censored else ""
 
@@ -344,8 +357,8 @@ def mmc_wait_check(servers: int, rho: float, jobs: int,
 
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
         d = by["run"]
-        return [Estimate("M/M/c Erlang-C wait", params, "E[Wq] (s)", _values(d, "wait_mean"),
-                         theory, note=_censored_note(d))]
+        return [Estimate("M/M/c Erlang-C wait", params, "E[Wq] (s)", seed_values(d, "wait_mean"),
+                         theory, note=censored_note(d))]
 
     return Check("M/M/c Erlang-C wait", params, {"run": run}, estimates)
 
@@ -365,17 +378,17 @@ def mm1_disciplines_check(rho: float, jobs: int) -> Check:
         out = []
         for p in DISCIPLINES:
             mean, var = mm1_response_moments(lam, mu, p)
-            note = _censored_note(by[p])
+            note = censored_note(by[p])
             out.append(Estimate(f"M/M/1 {p} response", params, "E[T] (s)",
-                                _values(by[p], "time_mean"), mean, note=note))
+                                seed_values(by[p], "time_mean"), mean, note=note))
             out.append(Estimate(f"M/M/1 {p} response", params, "Var T (s^2)",
-                                _values(by[p], "time_var"), var, note=note))
+                                seed_values(by[p], "time_var"), var, note=note))
         for lo, hi in (("fifo", "random"), ("random", "lifo")):
             # Paired by seed, on the log scale: a seed with long busy periods
             # inflates every policy's variance by a similar factor, so the
             # log-ratio is far less skewed than the difference.
-            log_ratio = tuple(math.log(b / a) for a, b in zip(_values(by[lo], "time_var"),
-                                                              _values(by[hi], "time_var")))
+            log_ratio = tuple(math.log(b / a) for a, b in zip(seed_values(by[lo], "time_var"),
+                                                              seed_values(by[hi], "time_var")))
             exact = math.log(mm1_response_moments(lam, mu, hi)[1] / mm1_response_moments(lam, mu, lo)[1])
             out.append(Estimate(f"M/M/1 Var {lo} < Var {hi}", params, "log Var ratio",
                                 log_ratio, exact, criterion="positive"))
@@ -397,8 +410,8 @@ def ps_check(rho: float, service: Distribution, jobs: int) -> Check:
 
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
         d = by["run"]
-        return [Estimate("M/G/1-PS response", params, "E[T] (s)", _values(d, "time_mean"), theory,
-                         note=_censored_note(d))]
+        return [Estimate("M/G/1-PS response", params, "E[T] (s)", seed_values(d, "time_mean"), theory,
+                         note=censored_note(d))]
 
     return Check("M/G/1-PS response", params, {"run": run}, estimates)
 
@@ -421,7 +434,7 @@ def mmck_check(servers: int, max_pending: int, rho: float, jobs: int) -> Check:
     theory = mmck_blocking(servers, capacity, lam, 1 / MEAN_SERVICE_S)
 
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
-        return [Estimate("M/M/c/K drops", params, "P(drop)", _values(by["run"], "drop_probability"),
+        return [Estimate("M/M/c/K drops", params, "P(drop)", seed_values(by["run"], "drop_probability"),
                          theory)]
 
     return Check("M/M/c/K drops", params, {"run": run}, estimates)
@@ -449,7 +462,7 @@ def little_check(quick: bool = False) -> Check:
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
         d = by["run"]
         ratio = tuple(x["little_L"] / x["little_lambda_W"] for x in d)
-        mean_l = float(np.mean(_values(d, "little_L")))
+        mean_l = float(np.mean(seed_values(d, "little_L")))
         return [Estimate("Little's law", params, "L / (lambda W)", ratio, 1.0,
                          note=f"L = {mean_l:.4g} jobs")]
 
@@ -492,10 +505,11 @@ def quick_checks(jobs: int = QUICK_JOBS) -> list[Check]:
 
 
 def estimate(checks: Sequence[Check], seeds: Sequence[int], processes: int | None = None, *,
-             force_progress: bool = False) -> list[Estimate]:
-    """Run replications ``seeds`` (see ``Check.seeds``) of ``checks``; their estimates."""
+             engine: str = "kernel", force_progress: bool = False) -> list[Estimate]:
+    """Run replications ``seeds`` (see ``Check.seeds``) of ``checks`` on ``engine``;
+    their estimates."""
     tasks = [(rep, s) for c in checks for rep in c.runs.values() for s in c.seeds(seeds)]
-    stats = run_replications(tasks, processes, force_progress=force_progress)
+    stats = run_replications(tasks, processes, engine=engine, force_progress=force_progress)
     out: list[Estimate] = []
     for check in checks:
         by = {label: [stats[(rep, s)] for s in check.seeds(seeds)] for label, rep in check.runs.items()}

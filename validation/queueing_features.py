@@ -102,30 +102,25 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hqsched.experiments.executor import ExecutorOptions, UnitBatch, map_units
 from hqsched.instances.model import Platform, QCGroup
 from hqsched.instances.synthetic import Distribution, SyntheticWorkload
-from hqsched.online.config import Lifecycle, ReplicationResult, Sessions
+from hqsched.online.config import Lifecycle, Sessions
 
 from .queueing import (
     MEAN_SERVICE_S,
+    SUMMARY,
     Check,
     CheckRecord,
     Estimate,
     Replication,
-    _censored_note,
-    _job_statistics,
-    _values,
+    censored_note,
+    estimate,
     finalize,
     relaxation_s,
     replication_list,
+    seed_values,
     synthetic_run,
 )
-
-#: Simulators a check may run on: the compiled kernel, or the SimPy model of the contract.
-ENGINES = ("kernel", "simpy")
-#: Summary metrics are kept per seed under this prefix (``"s:cold_starts"``).
-SUMMARY = "s:"
 
 # ---------------------------------------------------------------------------
 # Theory: a fleet of exponential QCs with a preference order (section 1)
@@ -393,36 +388,11 @@ def session_mg1(lam: float, iterations: Distribution | int, quantum_s: Distribut
 # Runs: per-seed statistics with the summary's feature metrics
 
 
-def _run_one(engine: str, task: tuple[Replication, int]) -> dict[str, float]:
-    """One replication on ``engine``: the per-seed job statistics of ``queueing`` plus
-    every summary metric under ``SUMMARY``."""
-    rep, seed = task
-    if engine == "simpy":
-        from hqsched.online.simpy_model import simulate
-    else:
-        from hqsched.online.engine import simulate
-    result: ReplicationResult = simulate(rep.config, seed)
-    stats = _job_statistics(result, rep.window, rep.config.warmup_s)
-    stats.update({SUMMARY + k: float(v) for k, v in result.summary.items()})
-    return stats
-
-
 def estimate_features(checks: Sequence[Check], seeds: Sequence[int], processes: int | None = None,
                       engine: str = "kernel") -> list[Estimate]:
-    """Run replications ``seeds`` of ``checks`` on ``engine`` (``ENGINES``); their estimates."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    tasks = list(dict.fromkeys((rep, s) for c in checks for rep in c.runs.values()
-                               for s in c.seeds(seeds)))
-    tasks.sort(key=lambda t: -t[0].config.duration_s)  # longest first: workers end together
-    stats = dict(zip(tasks, map_units(UnitBatch(_run_one, engine, tasks, "validate", "rep"),
-                                      ExecutorOptions(processes=processes))))
-    out: list[Estimate] = []
-    for check in checks:
-        by = {label: [stats[(rep, s)] for s in check.seeds(seeds)]
-              for label, rep in check.runs.items()}
-        out += check.estimates(by)
-    return out
+    """Run replications ``seeds`` of ``checks`` on ``engine`` (``ENGINES``); their estimates
+    (``queueing.estimate``, which keeps each run's summary metrics under ``SUMMARY``)."""
+    return estimate(checks, seeds, processes, engine=engine)
 
 
 def _summary_values(per_seed: list[dict[str, float]], key: str) -> tuple[float, ...]:
@@ -483,10 +453,10 @@ def fleet_check(speeds: Sequence[float], rho: float, routing: str, jobs: int,
 
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
         d = by["run"]
-        note = _censored_note(d)
-        out = [Estimate(name, params, "E[T] (s)", _values(d, "time_mean"), theory.mean_response_s,
+        note = censored_note(d)
+        out = [Estimate(name, params, "E[T] (s)", seed_values(d, "time_mean"), theory.mean_response_s,
                         note=note),
-               Estimate(name, params, "E[Wq] (s)", _values(d, "wait_mean"), theory.mean_wait_s,
+               Estimate(name, params, "E[Wq] (s)", seed_values(d, "wait_mean"), theory.mean_wait_s,
                         note=note)]
         out += [Estimate(name, params, f"utilisation g{i}", _summary_values(d, f"qc_utilization_g{i}"),
                          util[i]) for i in range(len(speeds))]
@@ -521,9 +491,9 @@ def eligible_fleet_check(speeds: tuple[float, float], rho: float, routing: str, 
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
         d = by["run"]
         return [
-            Estimate(name, params, "P(drop)", _values(d, "drop_probability"), theory.p_drop),
-            Estimate(name, params, "E[T] (s)", _values(d, "time_mean"), theory.mean_response_s,
-                     note=_censored_note(d)),
+            Estimate(name, params, "P(drop)", seed_values(d, "drop_probability"), theory.p_drop),
+            Estimate(name, params, "E[T] (s)", seed_values(d, "time_mean"), theory.mean_response_s,
+                     note=censored_note(d)),
             Estimate(name, params, "utilisation g0", _summary_values(d, "qc_utilization_g0"),
                      theory.utilization[0]),
             Estimate(name, params, "utilisation g1", _summary_values(d, "qc_utilization_g1"),
@@ -554,13 +524,13 @@ def cold_start_check(rho: float, keep_alive_s: float, cold_start_s: float, jobs:
 
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
         d = by["run"]
-        note = _censored_note(d)
+        note = censored_note(d)
         return [
             Estimate(name, params, "P(cold)", _ratio_values(d, "cold_starts", "arrived"),
                      theory.p_cold),
             Estimate(name, params, "avg_instances", _summary_values(d, "avg_instances"),
                      theory.avg_instances),
-            Estimate(name, params, "E[T_job] (s)", _values(d, "time_mean"), theory.job_time_s,
+            Estimate(name, params, "E[T_job] (s)", seed_values(d, "time_mean"), theory.job_time_s,
                      note=note),
             Estimate(name, params, "instance wait/job (s)",
                      _ratio_values(d, "instance_wait_s", "arrived"), theory.instance_wait_per_job_s),
@@ -594,13 +564,13 @@ def session_check(rho: float, iterations: Distribution | int, step_s: float, job
 
     def estimates(by: dict[str, list[dict[str, float]]]) -> list[Estimate]:
         d = by["run"]
-        note = _censored_note(d)
+        note = censored_note(d)
         window = tuple(x[SUMMARY + "sim_end_s"] - rep.config.warmup_s for x in d)
         idle_rate = tuple(x.get(SUMMARY + "session_idle_qc_s", math.nan) / w
                           for x, w in zip(d, window))
         return [
-            Estimate(name, params, "E[Wq] (s)", _values(d, "wait_mean"), theory.wait_s, note=note),
-            Estimate(name, params, "E[T] (s)", _values(d, "time_mean"), theory.job_time_s, note=note),
+            Estimate(name, params, "E[Wq] (s)", seed_values(d, "wait_mean"), theory.wait_s, note=note),
+            Estimate(name, params, "E[T] (s)", seed_values(d, "time_mean"), theory.job_time_s, note=note),
             Estimate(name, params, "avg_quantum_reserved",
                      _summary_values(d, "avg_quantum_reserved"), theory.reserved),
             Estimate(name, params, "qc_utilization", _summary_values(d, "qc_utilization"),
