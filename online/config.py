@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hqsched.errors import InputError
+from hqsched.inputs import require_positive_int
 from hqsched.instances.fleet import check_eligible
 from hqsched.instances.model import Instance, Platform
 from hqsched.instances.schedule import Schedule
@@ -99,11 +100,15 @@ class SimulationConfig:
         if policy == "fifo-swap":
             raise InputError("--policy fifo-swap: defined for identical QCs only, not with QC "
                              "groups (use fifo)")
+        check_eligible(groups, self.qubit_counts(),
+                       "instance" if self.instance is not None else "workload")
+
+    def qubit_counts(self) -> list[int]:
+        """The distinct qubit counts the run's quantum tasks may have, ascending."""
         if self.instance is not None:
-            check_eligible(groups, (job.qubits for job in self.instance.jobs), "instance")
-        else:
-            assert self.workload is not None
-            check_eligible(groups, self.workload.qubits, "workload")
+            return sorted({job.qubits for job in self.instance.jobs})
+        assert self.workload is not None  # exactly one of them is given
+        return sorted(set(self.workload.qubits))
 
 
 @dataclass
@@ -176,10 +181,7 @@ class Sessions:
     idle_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.min_priority, bool) or not isinstance(self.min_priority, int) \
-                or self.min_priority < 1:
-            raise InputError(f"sessions: min_priority must be an integer >= 1, "
-                             f"got {self.min_priority!r}")
+        require_positive_int(self.min_priority, "sessions", "min_priority")
         for name in ("max_length_s", "idle_timeout_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:

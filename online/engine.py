@@ -237,14 +237,6 @@ def quantum_params(config: SimulationConfig) -> dict[str, object]:
             "session_idle_timeout": 0.0 if sessions is None else sessions.idle_timeout_s}
 
 
-def workload_qubits(config: SimulationConfig) -> list[int]:
-    """The distinct qubit counts a run's quantum tasks may have, ascending."""
-    if config.instance is not None:
-        return sorted({job.qubits for job in config.instance.jobs})
-    assert config.workload is not None  # SimulationConfig holds exactly one of them
-    return sorted(set(config.workload.qubits))
-
-
 def kernel_fleet(config: SimulationConfig) -> Fleet | None:
     """The kernel's view of the platform's QC groups (None: identical QCs): each QC's group
     (numbered group by group), each group's qubit limit and the time factors over the
@@ -253,7 +245,7 @@ def kernel_fleet(config: SimulationConfig) -> Fleet | None:
     groups = config.platform.qc_groups
     if not groups:
         return None
-    counts = workload_qubits(config)
+    counts = config.qubit_counts()
     estimates = cached_traces(config.traces_dir).ibm_estimate_s \
         if any(g.backend is not None for g in groups) else None
     qc_group = np.repeat(np.arange(len(groups)), [g.count for g in groups])

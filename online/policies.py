@@ -495,8 +495,8 @@ def policy_fingerprint(source: str) -> dict[str, str]:
     return {"source": source, "sha256": digest}
 
 
-#: Compiled keys of this process, by policy object.
-_COMPILED: dict[int, tuple[Policy, Any]] = {}
+#: Compiled keys of this process, by policy or routing object.
+_COMPILED: dict[int, tuple[Any, Any]] = {}
 
 
 def compiled_key(policy: Policy) -> Any:
@@ -515,28 +515,36 @@ def compiled_key(policy: Policy) -> Any:
     key = _no_key if isinstance(policy, ArrayPolicy) else type(policy).key
     if numba_config.DISABLE_JIT:  # plain Python: a record element has no attribute access
         return lambda task, now: key(_FieldsAsAttributes(task), now)
-    hit = _COMPILED.get(id(policy))
-    if hit is not None and hit[0] is policy:
+    return _compiled(policy, key, KEY_SIGNATURE, lambda reason: (
+        f"--policy {policy.source or policy.name}: key(task, now) cannot be compiled by "
+        f"numba ({reason}); a key may use arithmetic, math functions, constants, "
+        f"njit functions and the task fields {', '.join(TASK.names or ())}"))
+
+
+def _compiled(owner: Any, key: Any, signature: Any, error: Callable[[str], str]) -> Any:
+    """``key`` of ``owner`` (a policy or a routing) as a numba C callback of ``signature``,
+    compiled once per process: a built-in's (this file) cached on disk, a user's wrapped by
+    ``_nan_on_error``; ``error(reason)`` is the InputError's message if numba refuses it."""
+    hit = _COMPILED.get(id(owner))
+    if hit is not None and hit[0] is owner:
         return hit[1]
     try:
-        if type(policy).__module__ == __name__:  # a built-in: cached, keyed on this file
-            compiled = cfunc(KEY_SIGNATURE, cache=True)(key)
+        if type(owner).__module__ == __name__:  # a built-in: cached, keyed on this file
+            compiled = cfunc(signature, cache=True)(key)
         else:
-            compiled = cfunc(KEY_SIGNATURE)(_nan_on_error(njit(error_model="numpy")(key)))
+            compiled = cfunc(signature)(_nan_on_error(njit(error_model="numpy")(key)))
     except Exception as exc:  # numba's typing errors are long: keep the telling line
-        raise InputError(
-            f"--policy {policy.source or policy.name}: key(task, now) cannot be compiled by "
-            f"numba ({_reason(exc)}); a key may use arithmetic, math functions, constants, "
-            f"njit functions and the task fields {', '.join(TASK.names or ())}") from None
-    _COMPILED[id(policy)] = (policy, compiled)
+        raise InputError(error(_reason(exc))) from None
+    _COMPILED[id(owner)] = (owner, compiled)
     return compiled
 
 
-def _nan_on_error(key: Any) -> Callable[[Any, float], float]:
-    """``key`` returning NaN where it would raise (compiled inside the C callback)."""
-    def safe(task: Any, now: float) -> float:
+def _nan_on_error(key: Any) -> Callable[[Any, Any], float]:
+    """``key`` (a policy's ``key(task, now)`` or a routing's ``key(qc, task)``) returning
+    NaN where it would raise (compiled inside the C callback)."""
+    def safe(first: Any, second: Any) -> float:
         try:
-            return key(task, now)
+            return key(first, second)
         except Exception:
             return math.nan
     return safe
@@ -665,10 +673,6 @@ def resolve_routing(routing: str | Routing | type[Routing]) -> Routing:
     return ROUTINGS[routing]
 
 
-#: Compiled routing keys of this process, by routing object.
-_COMPILED_ROUTES: dict[int, tuple[Routing, Any]] = {}
-
-
 def compiled_route(routing: Routing) -> Any:
     """The routing's key as the loop calls it: a numba C callback (built-ins cached on
     disk, user keys compiled per process and NaN on error, as ``compiled_key``), or the
@@ -676,22 +680,11 @@ def compiled_route(routing: Routing) -> Any:
     key = type(routing).key
     if numba_config.DISABLE_JIT:
         return lambda qc, task: key(_FieldsAsAttributes(qc), _FieldsAsAttributes(task))
-    hit = _COMPILED_ROUTES.get(id(routing))
-    if hit is not None and hit[0] is routing:
-        return hit[1]
-    try:
-        if type(routing).__module__ == __name__:
-            compiled = cfunc(ROUTE_SIGNATURE, cache=True)(key)
-        else:
-            compiled = cfunc(ROUTE_SIGNATURE)(_nan_on_error(njit(error_model="numpy")(key)))
-    except Exception as exc:
-        raise InputError(
-            f"--routing {routing.source or routing.name}: key(qc, task) cannot be compiled by "
-            f"numba ({_reason(exc)}); a key may use arithmetic, math functions, constants, "
-            f"njit functions, the QC fields {', '.join(QC_VIEW.names or ())} and the task "
-            f"fields") from None
-    _COMPILED_ROUTES[id(routing)] = (routing, compiled)
-    return compiled
+    return _compiled(routing, key, ROUTE_SIGNATURE, lambda reason: (
+        f"--routing {routing.source or routing.name}: key(qc, task) cannot be compiled by "
+        f"numba ({reason}); a key may use arithmetic, math functions, constants, "
+        f"njit functions, the QC fields {', '.join(QC_VIEW.names or ())} and the task "
+        f"fields"))
 
 
 class PendingQueue:

@@ -77,7 +77,7 @@ import simpy
 from simpy.events import EventPriority
 
 from hqsched.errors import InputError
-from hqsched.instances.fleet import check_eligible, time_factors
+from hqsched.instances.fleet import time_factors
 from hqsched.instances.model import QCGroup, TaskKind
 from hqsched.instances.schedule import Schedule, ScheduledTask
 from hqsched.instances.streams import stream
@@ -536,7 +536,6 @@ class Fleet:
     def factor(self, qc: int, qubits: int) -> float:
         """How many times longer QC ``qc`` takes than the reference QC at ``qubits``."""
         if qubits not in self.factors:
-            check_eligible(self.groups, [qubits], "simulation (simpy)")
             self.factors[qubits] = time_factors(self.groups, [qubits], self.estimates)[:, 0].tolist()
         return self.factors[qubits][self.group_of[qc]]
 
@@ -586,10 +585,7 @@ class FleetPending:
     freed QC takes the policy's choice among the tasks eligible on it (section 1, "Picking")."""
 
     def __init__(self, policy: Policy) -> None:
-        if policy.name == "fifo-swap":
-            raise InputError("--policy fifo-swap: defined for identical QCs only (not with "
-                             "QC groups)")
-        self.policy = policy
+        self.policy = policy  # not fifo-swap: SimulationConfig refuses it with QC groups
         self.keyed = None if isinstance(policy, ArrayPolicy) else ByKey(policy)
         self.entries: list[tuple[float, Task]] = []
 
@@ -802,18 +798,13 @@ class Model:
             else ProcessorSharing(self, workers, capacity))
         # docs/platform-features.md: each feature's state and counts exist only when it is on.
         self.instances: Instances | None = None
-        if config.lifecycle is not None:
-            if not isinstance(self.classical, ProcessorSharing):
-                raise InputError("lifecycle: function instances need classical_mode "
-                                 "serverless (a dedicated worker is always warm)")
+        if config.lifecycle is not None:  # SimulationConfig: serverless mode only
+            assert isinstance(self.classical, ProcessorSharing)
             self.instances = self.classical.instances = Instances(self, self.classical,
                                                                   config.lifecycle)
-        fleet = None
-        if p.qc_groups:
-            fleet = Fleet(p.qc_groups, resolve_routing(config.routing), _estimates(config))
-            if config.instance is not None:  # refused before it runs (a workload: on arrival)
-                check_eligible(p.qc_groups, [j.qubits for j in config.instance.jobs],
-                               "simulation (simpy)")
+        # SimulationConfig checked that every qubit count fits some group.
+        fleet = Fleet(p.qc_groups, resolve_routing(config.routing), _estimates(config)) \
+            if p.qc_groups else None
         self.fleet = fleet
         self.group_busy = [0] * len(p.qc_groups)  # QCs of each group running a task
         self.area_group_busy = [0.0] * len(p.qc_groups)
@@ -853,8 +844,6 @@ class Model:
     def arrive(self, job: Job) -> None:
         """MODEL.md "Admission control": accepted iff active classical tasks < C_max and
         pending quantum tasks < Q_max; a dropped job never returns."""
-        if self.fleet is not None:
-            self.fleet.factor(0, job.qubits)  # refuses a qubit count no group can run
         admit = self.classical_active < self.max_classical and self.pending < self.max_quantum
         self.begin_event()
         self.arrivals += 1
