@@ -30,6 +30,7 @@ import math
 import random
 
 import pytest
+from test_formulation_bruteforce import _chain, _interleavings
 
 from hqsched.errors import InputError
 from hqsched.formulation.bounds_scale import lower_bound
@@ -44,30 +45,8 @@ from hqsched.instances.schedule import Schedule, ScheduledTask
 # ----------------------------------------------------------------------------
 
 
-def _chain(job):
-    """(resource, reference duration) per task with S = 1."""
-    out = [("C", job.pre_ops)]
-    for w, q in zip(job.iteration_ops, job.quantum_s):
-        out += [("C", w), ("Q", q)]
-    return out + [("C", job.post_ops)]
-
-
-def _interleavings(lengths):
-    """All precedence-feasible lists of (job, index) for chains of the given lengths."""
-    total = sum(lengths)
-
-    def rec(pos, seq):
-        if len(seq) == total:
-            yield list(seq)
-            return
-        for j, n in enumerate(lengths):
-            if pos[j] < n:
-                seq.append((j, pos[j]))
-                pos[j] += 1
-                yield from rec(pos, seq)
-                pos[j] -= 1
-                seq.pop()
-    yield from rec([0] * len(lengths), [])
+# The chains and their precedence-feasible interleavings: the homogeneous brute force's
+# (_chain, _interleavings, imported above).
 
 
 def _qcs(groups):
